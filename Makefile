@@ -1,0 +1,120 @@
+# stagehand's Makefile. `make help` lists the targets.
+#
+# Everything the targets need is built from Go modules at pinned versions:
+# controller-gen from hack/tools/go.mod, kube-apiserver and etcd from
+# hack/controlplane/go.mod. Nothing is downloaded from anywhere but the Go
+# module proxy, and nothing needs installing by hand beyond Go itself.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+.DEFAULT_GOAL := help
+
+# Image built by docker-build and deployed by deploy.
+IMG ?= ghcr.io/stagehand-dev/stagehand:dev
+
+LOCALBIN := $(CURDIR)/bin
+# The control plane (kube-apiserver, etcd) envtest and `make dev` run. The
+# versions are pinned by hack/controlplane/go.mod.
+KUBEBUILDER_ASSETS := $(LOCALBIN)/k8s
+CONTROLPLANE := $(KUBEBUILDER_ASSETS)/kube-apiserver $(KUBEBUILDER_ASSETS)/etcd
+
+GO ?= go
+TOOLS := $(GO) tool -modfile=$(CURDIR)/hack/tools/go.mod
+CONTROLLER_GEN := $(TOOLS) controller-gen
+
+# Flags for `go test` (for example TESTFLAGS=-run=TestAdmission).
+TESTFLAGS ?=
+# Where `make dev` serves the API.
+DEV_API_ADDR ?= 127.0.0.1:9000
+# Set to none to run `make dev` without authentication.
+DEV_API_AUTH ?= kubernetes
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: ## Generate the CRDs and the manager's RBAC role from the Go markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=true paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: ## Generate the DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	$(GO) fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: verify
+verify: manifests generate ## Regenerate everything and fail if the tree changed (generated code is never edited by hand).
+	@$(GO) mod tidy -diff
+	@cd hack/tools && $(GO) mod tidy -diff
+	@cd hack/controlplane && $(GO) mod tidy -diff
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make manifests generate' and commit the result"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config)" || { echo "untracked generated files:"; git status --porcelain -- api config; exit 1; }
+	$(GO) vet ./...
+
+.PHONY: test
+test: envtest ## Run every test, on a real kube-apiserver and etcd (built once into bin/k8s).
+	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... $(TESTFLAGS)
+
+.PHONY: bench
+bench: envtest ## Run the benchmarks.
+	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... -run='^$$' -bench=. -benchmem
+
+.PHONY: envtest
+envtest: $(CONTROLPLANE) ## Build kube-apiserver and etcd from Go modules into bin/k8s (once; reused after).
+
+$(KUBEBUILDER_ASSETS)/kube-apiserver: hack/controlplane/go.mod hack/controlplane/go.sum
+	@mkdir -p $(KUBEBUILDER_ASSETS)
+	@echo "building kube-apiserver from k8s.io/kubernetes (the first time takes several minutes)"
+	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+
+$(KUBEBUILDER_ASSETS)/etcd: hack/controlplane/go.mod hack/controlplane/go.sum hack/controlplane/etcd/main.go
+	@mkdir -p $(KUBEBUILDER_ASSETS)
+	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ ./etcd
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager binary into bin/manager.
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/manager ./cmd
+
+.PHONY: run
+run: ## Run the manager against the cluster of the current kubeconfig.
+	$(GO) run ./cmd --leader-elect=false
+
+.PHONY: dev
+dev: envtest build ## Run stagehand end to end on a local control plane, with the samples, until Ctrl-C.
+	$(GO) run ./hack/dev --manager=$(LOCALBIN)/manager --assets=$(KUBEBUILDER_ASSETS) --api-bind-address=$(DEV_API_ADDR) --api-auth=$(DEV_API_AUTH)
+
+.PHONY: docker-build
+docker-build: ## Build the manager's container image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+##@ Deployment
+
+.PHONY: install
+install: ## Install the CRDs into the cluster of the current kubeconfig.
+	kubectl apply --server-side -k config/crd
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs (and with them every stagehand object) from the cluster.
+	kubectl delete -k config/crd
+
+.PHONY: deploy
+deploy: ## Deploy stagehand to the cluster of the current kubeconfig, with image IMG.
+	kubectl kustomize config/default | sed 's|ghcr.io/stagehand-dev/stagehand:dev|$(IMG)|' | kubectl apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: ## Remove stagehand's Deployment, RBAC and CRDs from the cluster.
+	kubectl delete -k config/default

@@ -1,0 +1,138 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// NotConfiguredAction is what an AuthenticatorValidateStage does when the user
+// has no device it accepts.
+// +kubebuilder:validation:Enum=skip;deny;configure
+type NotConfiguredAction string
+
+// The not-configured actions.
+const (
+	NotConfiguredActionSkip      NotConfiguredAction = "skip"
+	NotConfiguredActionDeny      NotConfiguredAction = "deny"
+	NotConfiguredActionConfigure NotConfiguredAction = "configure"
+)
+
+// DeviceClass is a class of authenticator device.
+// +kubebuilder:validation:Enum=static;totp;webauthn;duo;sms;email
+type DeviceClass string
+
+// The device classes.
+const (
+	DeviceClassStatic   DeviceClass = "static"
+	DeviceClassTOTP     DeviceClass = "totp"
+	DeviceClassWebAuthn DeviceClass = "webauthn"
+	DeviceClassDuo      DeviceClass = "duo"
+	DeviceClassSMS      DeviceClass = "sms"
+	DeviceClassEmail    DeviceClass = "email"
+)
+
+// UserVerification is the WebAuthn user verification requirement.
+// +kubebuilder:validation:Enum=required;preferred;discouraged
+type UserVerification string
+
+// DefaultLastAuthThreshold is authentik's default lastAuthThreshold: a device
+// must always be used.
+const DefaultLastAuthThreshold = "seconds=0"
+
+// AuthenticatorValidateStageSpec is authentik's authenticator validation stage.
+// +kubebuilder:validation:XValidation:rule="!has(self.notConfiguredAction) || self.notConfiguredAction != 'configure' || (has(self.configurationStageRefs) && size(self.configurationStageRefs) > 0)",message="When \"Not configured action\" is set to \"Configure\", you must set a configuration stage.",fieldPath=".notConfiguredAction"
+type AuthenticatorValidateStageSpec struct {
+	// notConfiguredAction is what happens when the user has no device of the
+	// accepted classes: skip the stage, deny access, or configure a device
+	// with one of configurationStageRefs.
+	// +kubebuilder:default=skip
+	// +optional
+	NotConfiguredAction NotConfiguredAction `json:"notConfiguredAction,omitempty"`
+
+	// deviceClasses are the device classes that can be used to authenticate,
+	// at least one: static, totp, webauthn, duo, sms and email. Defaults to
+	// all six.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=6
+	// +kubebuilder:validation:XValidation:rule="size(self) > 0",message="This list may not be empty."
+	// +kubebuilder:default={static,totp,webauthn,duo,sms,email}
+	// +optional
+	DeviceClasses []DeviceClass `json:"deviceClasses,omitempty"`
+
+	// configurationStageRefs names the stages used to configure an
+	// authenticator when the user has no compatible device. Once one of them
+	// passes, the user is not prompted again. Required when
+	// notConfiguredAction is configure.
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	ConfigurationStageRefs []StageReference `json:"configurationStageRefs,omitempty"`
+
+	// lastAuthThreshold skips the stage when any of the user's devices was
+	// used within this time. Written as key=value pairs separated by ";",
+	// with keys microseconds, milliseconds, seconds, minutes, hours, days and
+	// weeks and numeric values: "hours=3;minutes=1". The default,
+	// "seconds=0", always asks.
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule=`self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$'))`,messageExpression=`self + " is not in the correct format of 'hours=3;minutes=1'."`
+	// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').all(p, p.split('=')[0].lowerAscii() in ['microseconds', 'milliseconds', 'seconds', 'minutes', 'hours', 'days', 'weeks'])`,message="lastAuthThreshold keys must be microseconds, milliseconds, seconds, minutes, hours, days or weeks"
+	// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^(?i)(microseconds|milliseconds|seconds|minutes|hours|days|weeks)=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').map(p, double(p.split('=')[1]) * {'microseconds': 0.000001, 'milliseconds': 0.001, 'seconds': 1.0, 'minutes': 60.0, 'hours': 3600.0, 'days': 86400.0, 'weeks': 604800.0}[p.split('=')[0].lowerAscii()]).all(s, s <= 8640000000000.0 && s >= -8640000000000.0)`,message="lastAuthThreshold is out of range: each part must be within 100000000 days"
+	// +kubebuilder:default="seconds=0"
+	// +optional
+	LastAuthThreshold string `json:"lastAuthThreshold,omitempty"`
+
+	// webauthnUserVerification is the WebAuthn user verification
+	// requirement: required, preferred or discouraged.
+	// +kubebuilder:default=preferred
+	// +optional
+	WebAuthnUserVerification UserVerification `json:"webauthnUserVerification,omitempty"`
+
+	// webauthnAllowedDeviceTypeRefs names the WebAuthnDeviceTypes (cluster
+	// scoped) whose authenticators are accepted. When empty, any WebAuthn
+	// device is.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=512
+	// +optional
+	WebAuthnAllowedDeviceTypeRefs []LocalObjectReference `json:"webauthnAllowedDeviceTypeRefs,omitempty"`
+}
+
+// AuthenticatorValidateStage is authentik's authenticator validation stage:
+// the step that asks for a second factor (TOTP, WebAuthn, static codes, ...).
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=avstage,categories={stagehand,stages}
+// +kubebuilder:printcolumn:name="Not Configured",type=string,JSONPath=`.spec.notConfiguredAction`
+// +kubebuilder:printcolumn:name="Device Classes",type=string,JSONPath=`.spec.deviceClasses`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type AuthenticatorValidateStage struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the stage as authentik knows it. Every field has a default, so
+	// an empty spec is authentik's default validation stage.
+	// +kubebuilder:default={}
+	// +optional
+	Spec AuthenticatorValidateStageSpec `json:"spec,omitempty"`
+
+	// status reports whether every reference resolves.
+	// +optional
+	Status Status `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// AuthenticatorValidateStageList is a list of AuthenticatorValidateStages.
+type AuthenticatorValidateStageList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AuthenticatorValidateStage `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AuthenticatorValidateStage{}, &AuthenticatorValidateStageList{})
+}

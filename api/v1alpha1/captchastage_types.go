@@ -1,0 +1,97 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CaptchaStageSpec is authentik's captcha stage.
+type CaptchaStageSpec struct {
+	// publicKey is the site key given by the captcha provider.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +required
+	PublicKey string `json:"publicKey"`
+
+	// privateKeySecretRef names the Secret key holding the captcha
+	// provider's secret key. It is never written into the stage itself.
+	// +required
+	PrivateKeySecretRef SecretKeyReference `json:"privateKeySecretRef"`
+
+	// jsUrl is the URL of the provider's JavaScript. Defaults to Google
+	// reCAPTCHA's; hCaptcha and Cloudflare Turnstile work too.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:default="https://www.recaptcha.net/recaptcha/api.js"
+	// +optional
+	JSURL string `json:"jsUrl,omitempty"`
+
+	// apiUrl is the URL of the provider's verification API.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:default="https://www.recaptcha.net/recaptcha/api/siteverify"
+	// +optional
+	APIURL string `json:"apiUrl,omitempty"`
+
+	// interactive is true for captchas the user solves (reCAPTCHA v2,
+	// hCaptcha), false for invisible ones (reCAPTCHA v3).
+	// +kubebuilder:default=false
+	// +optional
+	Interactive *bool `json:"interactive,omitempty"`
+
+	// scoreMinThreshold is the lowest score, from 0 to 1, that passes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1
+	// +kubebuilder:default=0.5
+	// +optional
+	ScoreMinThreshold *float64 `json:"scoreMinThreshold,omitempty"`
+
+	// scoreMaxThreshold is the highest score, from 0 to 1, that passes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1
+	// +kubebuilder:default=1
+	// +optional
+	ScoreMaxThreshold *float64 `json:"scoreMaxThreshold,omitempty"`
+
+	// errorOnInvalidScore fails the stage when the score is outside the
+	// thresholds; when false, the flow goes on and the score is left for
+	// policies to read.
+	// +kubebuilder:default=true
+	// +optional
+	ErrorOnInvalidScore *bool `json:"errorOnInvalidScore,omitempty"`
+}
+
+// CaptchaStage is authentik's captcha stage, used on its own in a flow or
+// through an IdentificationStage's captchaStageRef.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=capstage,categories={stagehand,stages}
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.privateKeySecretRef.name`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type CaptchaStage struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the stage as authentik knows it.
+	// +required
+	Spec CaptchaStageSpec `json:"spec"`
+
+	// status reports whether the Secret and its key exist.
+	// +optional
+	Status Status `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// CaptchaStageList is a list of CaptchaStages.
+type CaptchaStageList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []CaptchaStage `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&CaptchaStage{}, &CaptchaStageList{})
+}

@@ -1,0 +1,154 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types every stagehand kind reports in status.conditions.
+const (
+	// ConditionReady summarises an object: True when every reference it
+	// makes resolves to an object that exists and is usable. Argo CD, Flux
+	// and kstatus read health from it.
+	ConditionReady = "Ready"
+
+	// ConditionWarning is present, and True, while the object has a problem
+	// authentik itself would accept but a person would want to know about,
+	// such as a recovery flow reference that points at a flow whose
+	// designation is not recovery. It does not make the object not Ready.
+	ConditionWarning = "Warning"
+)
+
+// Reasons of the Ready condition.
+const (
+	// ReasonResolved: every reference resolves; the object is Ready.
+	ReasonResolved = "Resolved"
+
+	// ReasonReferenceNotFound: at least one referenced object does not exist.
+	// The message names each missing reference by kind and name.
+	ReasonReferenceNotFound = "ReferenceNotFound"
+
+	// ReasonReferenceInvalid: a referenced object exists but cannot be used,
+	// such as a Secret that lacks the key a CaptchaStage names.
+	ReasonReferenceInvalid = "ReferenceInvalid"
+
+	// ReasonStagesNotReady: a Flow's bindings or bound stages are not all Ready.
+	ReasonStagesNotReady = "StagesNotReady"
+
+	// ReasonBindingConflict: two or more FlowStageBindings bind the same stage
+	// to the same flow at the same order, which authentik refuses.
+	ReasonBindingConflict = "BindingConflict"
+)
+
+// Reasons of the Warning condition (and of the Events that announce it).
+const (
+	// ReasonDesignationMismatch: a flow reference points at a flow whose
+	// designation does not fit the field (an enrollmentFlowRef at a flow that
+	// is not an enrollment flow, for example).
+	ReasonDesignationMismatch = "DesignationMismatch"
+
+	// ReasonWebAuthnNotAllowed: an IdentificationStage's webauthnStageRef
+	// points at an AuthenticatorValidateStage whose deviceClasses lack webauthn.
+	ReasonWebAuthnNotAllowed = "WebAuthnNotAllowed"
+
+	// ReasonDuplicateSlug: two Flows in one namespace have the same
+	// effective slug; authentik requires slugs to be unique.
+	ReasonDuplicateSlug = "DuplicateSlug"
+
+	// ReasonDuplicateAAGUID: two WebAuthnDeviceTypes have the same aaguid.
+	ReasonDuplicateAAGUID = "DuplicateAAGUID"
+)
+
+// Status is the observed state every stagehand kind reports.
+type Status struct {
+	// observedGeneration is the metadata.generation the conditions describe.
+	// When it is lower than metadata.generation, the controller has not yet
+	// looked at the latest change.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the object's state: Ready (True, False or Unknown,
+	// with a reason and a message naming every problem reference) and, while
+	// there is something to warn about, Warning.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// GetStatus returns the object's common status, for code that treats every
+// stagehand kind alike.
+func (s *Status) GetStatus() *Status { return s }
+
+// LocalObjectReference names an object by name. The object is looked up in the
+// referring object's namespace, except for cluster-scoped kinds.
+type LocalObjectReference struct {
+	// name of the referenced object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// StageKind is a stage kind stagehand serves.
+// +kubebuilder:validation:Enum=IdentificationStage;PasswordStage;AuthenticatorValidateStage;CaptchaStage
+type StageKind string
+
+// The stage kinds a StageReference may name.
+const (
+	StageKindIdentification        StageKind = "IdentificationStage"
+	StageKindPassword              StageKind = "PasswordStage"
+	StageKindAuthenticatorValidate StageKind = "AuthenticatorValidateStage"
+	StageKindCaptcha               StageKind = "CaptchaStage"
+)
+
+// StageKinds lists every StageKind, in the order of the enum.
+var StageKinds = []StageKind{
+	StageKindIdentification,
+	StageKindPassword,
+	StageKindAuthenticatorValidate,
+	StageKindCaptcha,
+}
+
+// StageReference names a stage of any kind stagehand serves, in the referring
+// object's namespace.
+type StageReference struct {
+	// kind of the stage: IdentificationStage, PasswordStage,
+	// AuthenticatorValidateStage or CaptchaStage.
+	// +required
+	Kind StageKind `json:"kind"`
+
+	// name of the stage.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// SecretKeyReference names one key of a Secret in the referring object's
+// namespace.
+type SecretKeyReference struct {
+	// name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// key in the Secret's data whose value is used.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +required
+	Key string `json:"key"`
+}
+
+// PolicyEngineMode is how authentik combines the results of the policies bound
+// to a flow or binding: all must pass, or any one.
+// +kubebuilder:validation:Enum=all;any
+type PolicyEngineMode string
+
+// The policy engine modes.
+const (
+	PolicyEngineModeAll PolicyEngineMode = "all"
+	PolicyEngineModeAny PolicyEngineMode = "any"
+)

@@ -1,0 +1,195 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FlowDesignation is what a flow is used for.
+// +kubebuilder:validation:Enum=authentication;authorization;invalidation;enrollment;unenrollment;recovery;stage_configuration
+type FlowDesignation string
+
+// The flow designations.
+const (
+	FlowDesignationAuthentication     FlowDesignation = "authentication"
+	FlowDesignationAuthorization      FlowDesignation = "authorization"
+	FlowDesignationInvalidation       FlowDesignation = "invalidation"
+	FlowDesignationEnrollment         FlowDesignation = "enrollment"
+	FlowDesignationUnenrollment       FlowDesignation = "unenrollment"
+	FlowDesignationRecovery           FlowDesignation = "recovery"
+	FlowDesignationStageConfiguration FlowDesignation = "stage_configuration"
+)
+
+// FlowLayout is how a flow's page is laid out.
+// +kubebuilder:validation:Enum=stacked;content_left;content_right;sidebar_left;sidebar_right
+type FlowLayout string
+
+// DeniedAction is what happens when a flow denies access to a user.
+// +kubebuilder:validation:Enum=message_continue;message;continue
+type DeniedAction string
+
+// FlowAuthentication is the authentication a user needs to start a flow.
+// +kubebuilder:validation:Enum=none;require_authenticated;require_unauthenticated;require_superuser;require_redirect;require_outpost
+type FlowAuthentication string
+
+// DefaultFlowBackground is the background authentik shows when a flow sets none.
+const DefaultFlowBackground = "/static/dist/assets/images/flow_background.jpg"
+
+// FlowSpec is an authentik flow: a sequence of stages, bound to it by
+// FlowStageBindings, that a user goes through.
+type FlowSpec struct {
+	// slug identifies the flow in URLs (/if/flow/<slug>/). Letters, numbers,
+	// underscores and hyphens, at most 50 characters. Defaults to
+	// metadata.name, which must then fit the same rule.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=50
+	// +kubebuilder:validation:Pattern=`^[-a-zA-Z0-9_]+$`
+	// +optional
+	Slug string `json:"slug,omitempty"`
+
+	// name is the flow's display name. Defaults to metadata.name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// title is shown as the title of the flow's pages.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +required
+	Title string `json:"title"`
+
+	// designation decides what the flow is used for: authentication,
+	// authorization, invalidation, enrollment, unenrollment, recovery or
+	// stage_configuration. The authentication flow, for example, is where
+	// authentik sends a user who is not signed in.
+	// +required
+	Designation FlowDesignation `json:"designation"`
+
+	// background is the URL of the flow's background image: a path under
+	// /static or an http(s) URL, served as given. When empty, authentik's
+	// default background is used.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self == '' || self.startsWith('/static') || self.startsWith('http://') || self.startsWith('https://')",message="background must be a path under /static or an http(s) URL"
+	// +optional
+	Background string `json:"background,omitempty"`
+
+	// policyEngineMode is how the policies bound to the flow combine: all
+	// must pass, or any one.
+	// +kubebuilder:default=any
+	// +optional
+	PolicyEngineMode PolicyEngineMode `json:"policyEngineMode,omitempty"`
+
+	// compatibilityMode increases compatibility with password managers on
+	// mobile devices.
+	// +kubebuilder:default=false
+	// +optional
+	CompatibilityMode *bool `json:"compatibilityMode,omitempty"`
+
+	// layout of the flow's pages: stacked, content_left, content_right,
+	// sidebar_left or sidebar_right.
+	// +kubebuilder:default=stacked
+	// +optional
+	Layout FlowLayout `json:"layout,omitempty"`
+
+	// deniedAction is what happens when the flow denies access to a user:
+	// message_continue, message or continue.
+	// +kubebuilder:default=message_continue
+	// +optional
+	DeniedAction DeniedAction `json:"deniedAction,omitempty"`
+
+	// authentication a user needs to start the flow: none,
+	// require_authenticated, require_unauthenticated, require_superuser,
+	// require_redirect or require_outpost.
+	// +kubebuilder:default=none
+	// +optional
+	Authentication FlowAuthentication `json:"authentication,omitempty"`
+}
+
+// FlowPlanStage is one stage of a flow's plan, as bound by a FlowStageBinding.
+type FlowPlanStage struct {
+	// order of the stage in the flow; lower runs first.
+	Order int32 `json:"order"`
+
+	// kind of the stage.
+	Kind StageKind `json:"kind"`
+
+	// name of the stage.
+	Name string `json:"name"`
+
+	// binding is the name of the FlowStageBinding that puts the stage here.
+	Binding string `json:"binding"`
+
+	// ready is true when the binding and the stage are both Ready.
+	Ready bool `json:"ready"`
+}
+
+// FlowStatus is the observed state of a Flow.
+type FlowStatus struct {
+	Status `json:",inline"`
+
+	// slug is the flow's effective slug: spec.slug, else metadata.name.
+	// +optional
+	Slug string `json:"slug,omitempty"`
+
+	// stages is the flow's plan: every stage bound to it, in the order
+	// authentik runs them (by order, then binding name).
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1024
+	// +optional
+	Stages []FlowPlanStage `json:"stages,omitempty"`
+}
+
+// Flow is an authentik flow. Stages are bound to it with FlowStageBindings;
+// its status shows the resulting plan.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=fl,categories={stagehand}
+// +kubebuilder:printcolumn:name="Slug",type=string,JSONPath=`.status.slug`
+// +kubebuilder:printcolumn:name="Designation",type=string,JSONPath=`.spec.designation`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="has(self.spec.slug) || self.metadata.name.matches('^[-a-zA-Z0-9_]+$')",message="metadata.name is the flow's slug when spec.slug is not set, and a slug may only contain letters, numbers, underscores or hyphens: set spec.slug"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.slug) || size(self.metadata.name) <= 50",message="metadata.name is the flow's slug when spec.slug is not set, and a slug has at most 50 characters: set spec.slug"
+type Flow struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the flow as authentik knows it.
+	// +required
+	Spec FlowSpec `json:"spec"`
+
+	// status is the flow's plan and readiness, written by stagehand.
+	// +optional
+	Status FlowStatus `json:"status,omitempty"`
+}
+
+// EffectiveSlug is the flow's slug: spec.slug, else metadata.name.
+func (f *Flow) EffectiveSlug() string {
+	if f.Spec.Slug != "" {
+		return f.Spec.Slug
+	}
+	return f.Name
+}
+
+// EffectiveName is the flow's display name: spec.name, else metadata.name.
+func (f *Flow) EffectiveName() string {
+	if f.Spec.Name != "" {
+		return f.Spec.Name
+	}
+	return f.Name
+}
+
+// +kubebuilder:object:root=true
+
+// FlowList is a list of Flows.
+type FlowList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Flow `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Flow{}, &FlowList{})
+}

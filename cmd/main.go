@@ -1,0 +1,177 @@
+// Command manager runs stagehand: the controllers that resolve references and
+// write status (on the elected leader only), and the read API that answers
+// authentik's stage endpoints from the cache (on every replica).
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/controllers"
+	"github.com/stagehand-dev/stagehand/internal/httpapi"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(flowsv1alpha1.AddToScheme(scheme))
+}
+
+func main() {
+	var (
+		metricsAddr       string
+		metricsSecure     bool
+		probeAddr         string
+		enableHTTP2       bool
+		leaderElect       bool
+		leaderElectionNS  string
+		apiAddr           string
+		apiAuth           string
+		apiAuthCacheTTL   time.Duration
+		apiRequestTimeout time.Duration
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, such as :8443 (HTTPS, with --metrics-secure) or :8080. 0 disables it.")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, to callers the cluster authenticates and authorises (get on /metrics).")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to. 0 disables them.")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well as HTTP/1.1 (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader (a Lease) so that one replica of several runs the controllers. Every replica serves the API.")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease. Defaults to the namespace the manager runs in.")
+	flag.StringVar(&apiAddr, "api-bind-address", ":9000", "Address the authentik-compatible read API binds to. 0 disables it.")
+	flag.StringVar(&apiAuth, "api-auth", string(httpapi.AuthKubernetes), "How the API authenticates callers: kubernetes (bearer tokens checked with TokenReview, reads with SubjectAccessReview) or none (anyone reads everything: local development only).")
+	flag.DurationVar(&apiAuthCacheTTL, "api-auth-cache-ttl", 10*time.Second, "How long the API remembers a TokenReview or SubjectAccessReview result.")
+	flag.DurationVar(&apiRequestTimeout, "api-request-timeout", 10*time.Second, "Longest the API spends on one request.")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	log := ctrl.Log.WithName("setup")
+
+	if err := run(runOptions{
+		metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, enableHTTP2: enableHTTP2,
+		leaderElect: leaderElect, leaderElectionNS: leaderElectionNS,
+		apiAddr: apiAddr, apiAuth: httpapi.AuthMode(apiAuth), apiAuthCacheTTL: apiAuthCacheTTL, apiRequestTimeout: apiRequestTimeout,
+	}); err != nil {
+		log.Error(err, "stagehand stopped")
+		os.Exit(1)
+	}
+}
+
+type runOptions struct {
+	metricsAddr       string
+	metricsSecure     bool
+	probeAddr         string
+	enableHTTP2       bool
+	leaderElect       bool
+	leaderElectionNS  string
+	apiAddr           string
+	apiAuth           httpapi.AuthMode
+	apiAuthCacheTTL   time.Duration
+	apiRequestTimeout time.Duration
+}
+
+func run(o runOptions) error {
+	log := ctrl.Log.WithName("setup")
+	if err := o.apiAuth.Validate(); err != nil {
+		return err
+	}
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("finding the cluster (in-cluster config, --kubeconfig, $KUBECONFIG or ~/.kube/config): %w", err)
+	}
+
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.metricsSecure,
+		TLSOpts:       tlsOpts,
+	}
+	if o.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	leaseDuration, renewDeadline, retryPeriod := 15*time.Second, 10*time.Second, 2*time.Second
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        o.probeAddr,
+		LeaderElection:                o.leaderElect,
+		LeaderElectionID:              "stagehand.flows.stagehand.dev",
+		LeaderElectionNamespace:       o.leaderElectionNS,
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &leaseDuration,
+		RenewDeadline:                 &renewDeadline,
+		RetryPeriod:                   &retryPeriod,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+
+	ctx := ctrl.SetupSignalHandler()
+	if err := refs.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	if err := controllers.SetupWithManager(mgr); err != nil {
+		return err
+	}
+
+	if o.apiAddr != "0" {
+		if o.apiAuth == httpapi.AuthNone {
+			log.Info("WARNING: --api-auth=none: the API answers anyone, without authentication or authorisation. Use it for local development only.")
+		}
+		api, err := httpapi.New(httpapi.Options{
+			Addr:           o.apiAddr,
+			Reader:         mgr.GetCache(),
+			Cache:          mgr.GetCache(),
+			Reviewer:       mgr.GetClient(),
+			Auth:           o.apiAuth,
+			AuthCacheTTL:   o.apiAuthCacheTTL,
+			RequestTimeout: o.apiRequestTimeout,
+			Metrics:        metrics.Registry,
+			Log:            ctrl.Log.WithName("api"),
+		})
+		if err != nil {
+			return err
+		}
+		if err := mgr.Add(api); err != nil {
+			return err
+		}
+		if err := mgr.AddReadyzCheck("api", api.ReadyzCheck); err != nil {
+			return err
+		}
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+
+	log.Info("starting stagehand", "api", o.apiAddr, "apiAuth", o.apiAuth, "leaderElection", o.leaderElect)
+	if err := mgr.Start(ctx); err != nil && !errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return nil
+}
