@@ -6,11 +6,18 @@ import (
 
 // WebAuthnDeviceTypeSpec identifies a model of WebAuthn authenticator.
 type WebAuthnDeviceTypeSpec struct {
+	// The API server's format uuid also admits uppercase and unhyphenated
+	// spellings of one UUID. The pattern admits only the canonical spelling,
+	// so that an aaguid is one string wherever stagehand compares it: the
+	// device type's pk in the API, the AAGUID index and the duplicate check.
+
 	// aaguid is the authenticator model's AAGUID, as published in the FIDO
-	// metadata service: a UUID. It is the device type's identity in the API
-	// and cannot be changed.
+	// metadata service: a UUID in its canonical form, lowercase with hyphens
+	// (2fc0579f-8113-47ea-b116-bb5a8db9202a). It is the device type's
+	// identity in the API and cannot be changed.
 	// +kubebuilder:validation:Format=uuid
 	// +kubebuilder:validation:MaxLength=36
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="aaguid is immutable"
 	// +required
 	AAGUID string `json:"aaguid"`
