@@ -312,7 +312,10 @@ func TestAdmissionLastAuthThreshold(t *testing.T) {
 	} {
 		cases = append(cases, accept("AuthenticatorValidateStage", v, set(v)))
 	}
-	for _, v := range []string{"", "hours=1;", ";hours=1", "hours", "hours=1=2", "seconds=nan", "seconds=inf", "hours=one", "hours = 1", "=5"} {
+	// An empty value is blank, as authentik's serializer says, not
+	// malformed.
+	cases = append(cases, refuse("AuthenticatorValidateStage", "blank", set(""), field, "This field may not be blank."))
+	for _, v := range []string{"hours=1;", ";hours=1", "hours", "hours=1=2", "seconds=nan", "seconds=inf", "hours=one", "hours = 1", "=5"} {
 		cases = append(cases, refuse("AuthenticatorValidateStage", "format "+jsonString(v), set(v), field, format(v)))
 	}
 	cases = append(cases,

@@ -75,7 +75,8 @@ type AuthenticatorValidateStageSpec struct {
 	// weeks and numeric values: "hours=3;minutes=1". The default,
 	// "seconds=0", always asks.
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:XValidation:rule=`self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$'))`,messageExpression=`self + " is not in the correct format of 'hours=3;minutes=1'."`
+	// +kubebuilder:validation:XValidation:rule="self != ''",message="This field may not be blank."
+	// +kubebuilder:validation:XValidation:rule=`self == '' || self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$'))`,messageExpression=`self + " is not in the correct format of 'hours=3;minutes=1'."`
 	// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').all(p, p.split('=')[0].lowerAscii() in ['microseconds', 'milliseconds', 'seconds', 'minutes', 'hours', 'days', 'weeks'])`,message="lastAuthThreshold keys must be microseconds, milliseconds, seconds, minutes, hours, days or weeks"
 	// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^(?i)(microseconds|milliseconds|seconds|minutes|hours|days|weeks)=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').map(p, double(p.split('=')[1]) * {'microseconds': 0.000001, 'milliseconds': 0.001, 'seconds': 1.0, 'minutes': 60.0, 'hours': 3600.0, 'days': 86400.0, 'weeks': 604800.0}[p.split('=')[0].lowerAscii()]).all(s, s <= 8640000000000.0 && s >= -8640000000000.0)`,message="lastAuthThreshold is out of range: each part must be within 100000000 days"
 	// +kubebuilder:default="seconds=0"
