@@ -137,9 +137,7 @@ func run(o runOptions) error {
 	}
 
 	if o.apiAddr != "0" {
-		if o.apiAuth == httpapi.AuthNone {
-			log.Info("WARNING: --api-auth=none: the API answers anyone, without authentication or authorisation. Use it for local development only.")
-		}
+		// The server logs a warning of its own at start with --api-auth=none.
 		api, err := httpapi.New(httpapi.Options{
 			Addr:           o.apiAddr,
 			Reader:         mgr.GetCache(),

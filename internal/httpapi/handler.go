@@ -1,0 +1,273 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+// response is a status and a JSON body.
+type response struct {
+	status int
+	body   any
+}
+
+// detail is DRF's error body for everything but validation errors.
+type detail struct {
+	Detail string `json:"detail"`
+}
+
+func detailResponse(status int, msg string) response {
+	return response{status: status, body: detail{Detail: msg}}
+}
+
+// Bodies that are the same for every route.
+const (
+	// Django's Http404 without a message, as DRF renders it: an unknown
+	// route, or a pk that is not a UUID.
+	msgNotFound = "Not found."
+	// DRF's paginator, for a page that does not exist.
+	msgInvalidPage = "Invalid page."
+	// DRF's APIException: something failed on our side.
+	msgServerError = "A server error occurred."
+	// DRF's ServiceUnavailable: the cache has not synced yet, or the API
+	// server did not answer a review.
+	msgUnavailable = "Service temporarily unavailable, try again later."
+)
+
+// request is what an endpoint needs of one HTTP request.
+type request struct {
+	values url.Values
+	perm   permission
+	rv     *resolver
+	// fail records an unexpected error (the server logs it).
+	fail func(error)
+}
+
+func (rq *request) serverError(err error) response {
+	rq.fail(err)
+	return detailResponse(500, msgServerError)
+}
+
+func (rq *request) reviewError(err error) response {
+	rq.fail(err)
+	return detailResponse(503, msgUnavailable)
+}
+
+// listAll lists every object of the kind from the cache.
+func (e *stageEndpoint[O, R]) listAll(ctx context.Context, rq *request, opts ...client.ListOption) ([]O, error) {
+	l := e.newList()
+	if err := rq.rv.r.List(ctx, l, append(opts, noCopy)...); err != nil {
+		return nil, err
+	}
+	return e.items(l), nil
+}
+
+// namespaces lists, once each and sorted, the namespaces of objs.
+func namespaces[O client.Object](objs []O, except string) []string {
+	var out []string
+	for _, o := range objs {
+		if ns := o.GetNamespace(); ns != except {
+			out = append(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// anyReadable reports whether the caller may read any object of the kind:
+// authentik's ObjectFilter answers 403 to a caller who may view no object of
+// the model at all, and filters the rest. A caller who may get the kind in
+// every namespace (authentik's global permission) may read "any" even when
+// there is nothing to read. except is a namespace already found unreadable.
+func (e *stageEndpoint[O, R]) anyReadable(ctx context.Context, rq *request, except string) (bool, error) {
+	if rq.perm.everything() {
+		return true, nil
+	}
+	if ok, err := rq.perm.may(ctx, ""); err != nil || ok {
+		return ok, err
+	}
+	objs, err := e.listAll(ctx, rq)
+	if err != nil {
+		return false, err
+	}
+	readable, err := rq.perm.readable(ctx, namespaces(objs, except), true)
+	return len(readable) > 0, err
+}
+
+// retrieve answers GET /api/v3/stages/<kind>/<pk>/, in authentik's order of
+// checks: object permissions (403 for a caller who may read no object of
+// the kind), then the query string's filters (400), then the lookup (404).
+//
+// An object the caller may not read is a 404 "No ... matches the given
+// query." like one that does not exist, as in authentik, whose permission
+// filter takes it out of the queryset before the lookup, unless the caller
+// may read no object of the kind at all, which is a 403.
+func (e *stageEndpoint[O, R]) retrieve(ctx context.Context, rq *request, pk string) response {
+	uid, wellFormed := parsePK(pk)
+	var (
+		obj      O
+		found    bool
+		readable bool
+	)
+	if wellFormed {
+		objs, err := e.listAll(ctx, rq, client.MatchingFields{refs.UID: uid})
+		if err != nil {
+			return rq.serverError(err)
+		}
+		if len(objs) > 0 {
+			obj, found = objs[0], true
+		}
+	}
+	if found {
+		ok, err := rq.perm.may(ctx, obj.GetNamespace())
+		if err != nil {
+			return rq.reviewOrServerError(err)
+		}
+		readable = ok
+	}
+	if !readable {
+		except := ""
+		if found {
+			except = obj.GetNamespace()
+		}
+		ok, err := e.anyReadable(ctx, rq, except)
+		if err != nil {
+			return rq.reviewOrServerError(err)
+		}
+		if !ok {
+			return detailResponse(403, msgDenied)
+		}
+	}
+	q, fe, err := e.parseQuery(ctx, rq.rv, rq.values)
+	if err != nil {
+		return rq.serverError(err)
+	}
+	if fe != nil {
+		return response{status: 400, body: fe}
+	}
+	if !wellFormed {
+		return detailResponse(404, msgNotFound)
+	}
+	if !found || !readable {
+		return detailResponse(404, e.info.notFound())
+	}
+	r, err := e.render(ctx, rq.rv, obj)
+	if err != nil {
+		return rq.serverError(err)
+	}
+	if !q.match(r) {
+		return detailResponse(404, e.info.notFound())
+	}
+	if e.meta(r).FlowSet, err = rq.rv.flowSet(ctx, e.info.kind, obj); err != nil {
+		return rq.serverError(err)
+	}
+	return response{status: 200, body: r}
+}
+
+// listBody is authentik's paginated list. autocomplete is authentik's query
+// language schema, which is empty for viewsets without QL fields, as the
+// stage viewsets are.
+type listBody[R any] struct {
+	Pagination   pagination `json:"pagination"`
+	Results      []*R       `json:"results"`
+	Autocomplete struct{}   `json:"autocomplete"`
+}
+
+type row[O client.Object, R any] struct {
+	obj O
+	r   *R
+}
+
+// list answers GET /api/v3/stages/<kind>/: the objects the caller may read
+// (403 when none, as in authentik), filtered, searched, ordered and
+// paginated.
+func (e *stageEndpoint[O, R]) list(ctx context.Context, rq *request) response {
+	objs, err := e.listAll(ctx, rq)
+	if err != nil {
+		return rq.serverError(err)
+	}
+	visible := objs
+	if !rq.perm.everything() {
+		all, err := rq.perm.may(ctx, "")
+		if err != nil {
+			return rq.reviewOrServerError(err)
+		}
+		if !all {
+			readable, err := rq.perm.readable(ctx, namespaces(objs, ""), false)
+			if err != nil {
+				return rq.reviewOrServerError(err)
+			}
+			visible = make([]O, 0, len(objs))
+			for _, o := range objs {
+				if readable[o.GetNamespace()] {
+					visible = append(visible, o)
+				}
+			}
+			if len(visible) == 0 {
+				return detailResponse(403, msgDenied)
+			}
+		}
+	}
+	q, fe, err := e.parseQuery(ctx, rq.rv, rq.values)
+	if err != nil {
+		return rq.serverError(err)
+	}
+	if fe != nil {
+		return response{status: 400, body: fe}
+	}
+	rows := make([]row[O, R], 0, len(visible))
+	for _, o := range visible {
+		r, err := e.render(ctx, rq.rv, o)
+		if err != nil {
+			return rq.serverError(err)
+		}
+		if q.match(r) {
+			rows = append(rows, row[O, R]{obj: o, r: r})
+		}
+	}
+	// Ties are broken by name, namespace and pk, so that every replica
+	// answers every request in the same order (authentik's names are
+	// unique; stagehand's are unique per namespace).
+	slices.SortFunc(rows, func(a, b row[O, R]) int {
+		for _, c := range q.order {
+			if n := c(a.r, b.r); n != 0 {
+				return n
+			}
+		}
+		if n := strings.Compare(a.obj.GetName(), b.obj.GetName()); n != 0 {
+			return n
+		}
+		if n := strings.Compare(a.obj.GetNamespace(), b.obj.GetNamespace()); n != 0 {
+			return n
+		}
+		return strings.Compare(string(a.obj.GetUID()), string(b.obj.GetUID()))
+	})
+	p, lo, hi, ok := page(rq.values, len(rows))
+	if !ok {
+		return detailResponse(404, msgInvalidPage)
+	}
+	body := &listBody[R]{Pagination: p, Results: make([]*R, 0, hi-lo)}
+	for _, rw := range rows[lo:hi] {
+		if e.meta(rw.r).FlowSet, err = rq.rv.flowSet(ctx, e.info.kind, rw.obj); err != nil {
+			return rq.serverError(err)
+		}
+		body.Results = append(body.Results, rw.r)
+	}
+	return response{status: 200, body: body}
+}
+
+// reviewOrServerError answers a failure to ask the API server 503, any
+// other failure 500.
+func (rq *request) reviewOrServerError(err error) response {
+	if errors.Is(err, errReview) {
+		return rq.reviewError(err)
+	}
+	return rq.serverError(err)
+}

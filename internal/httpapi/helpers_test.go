@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+func testScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := flowsv1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// builderIndexer registers the refs indexes on a fake client, through the
+// same refs.Register the manager's cache gets.
+type builderIndexer struct{ b *fake.ClientBuilder }
+
+func (i builderIndexer) IndexField(_ context.Context, obj client.Object, field string, fn client.IndexerFunc) error {
+	i.b.WithIndex(obj, field, fn)
+	return nil
+}
+
+// fakeReader is an in-memory reader holding objs, with the refs indexes:
+// the rendering's input without an API server.
+func fakeReader(t testing.TB, objs ...client.Object) client.Client {
+	t.Helper()
+	b := fake.NewClientBuilder().WithScheme(testScheme())
+	if err := refs.Register(context.Background(), builderIndexer{b}); err != nil {
+		t.Fatal(err)
+	}
+	return b.WithObjects(objs...).Build()
+}
+
+// uid is a fixed, recognisable version-4 uid: uid(7) is
+// 00000000-0000-4000-8000-000000000007.
+func uid(n int) types.UID { return types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n)) }
+
+func om(ns, name string, n int) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name, UID: uid(n)}
+}
+
+func ref(name string) *flowsv1alpha1.LocalObjectReference {
+	return &flowsv1alpha1.LocalObjectReference{Name: name}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func binding(ns, name, flow string, kind flowsv1alpha1.StageKind, stage string, order int32, n int) *flowsv1alpha1.FlowStageBinding {
+	return &flowsv1alpha1.FlowStageBinding{
+		ObjectMeta: om(ns, name, n),
+		Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef: flowsv1alpha1.LocalObjectReference{Name: flow},
+			StageRef:  flowsv1alpha1.StageReference{Kind: kind, Name: stage},
+			Order:     order,
+		},
+	}
+}
+
+// get serves one GET through a Server's handler, in memory.
+func get(t testing.TB, h http.Handler, path string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// memServer is a Server over a fake reader, without authentication.
+func memServer(t testing.TB, objs ...client.Object) *Server {
+	t.Helper()
+	s, err := New(Options{Addr: "127.0.0.1:0", Reader: fakeReader(t, objs...), Auth: AuthNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -1,0 +1,406 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+// The JSON bodies. encoding/json writes struct fields in declaration order,
+// so each struct's field order is authentik's field order (its serializers'
+// Meta.fields). Nullable references are *string (null when the target does
+// not exist); lists are never nil, so they encode as [] rather than null.
+
+// stageMeta is the part every stage serializer shares (authentik's
+// StageSerializer): pk, name, component, verbose_name, verbose_name_plural,
+// meta_model_name, flow_set.
+type stageMeta struct {
+	PK                string    `json:"pk"`
+	Name              string    `json:"name"`
+	Component         string    `json:"component"`
+	VerboseName       string    `json:"verbose_name"`
+	VerboseNamePlural string    `json:"verbose_name_plural"`
+	MetaModelName     string    `json:"meta_model_name"`
+	FlowSet           []FlowSet `json:"flow_set"`
+}
+
+// FlowSet is one element of a stage's flow_set (authentik's FlowSetSerializer,
+// a stripped-down flow). background_url is authentik 2025.12's new name for
+// background; both are written, with the same value, so old and new clients
+// find theirs.
+type FlowSet struct {
+	PK                      string `json:"pk"`
+	PolicyBindingModelPtrID string `json:"policybindingmodel_ptr_id"`
+	Name                    string `json:"name"`
+	Slug                    string `json:"slug"`
+	Title                   string `json:"title"`
+	Designation             string `json:"designation"`
+	Background              string `json:"background"`
+	BackgroundURL           string `json:"background_url"`
+	PolicyEngineMode        string `json:"policy_engine_mode"`
+	CompatibilityMode       bool   `json:"compatibility_mode"`
+	ExportURL               string `json:"export_url"`
+	Layout                  string `json:"layout"`
+	DeniedAction            string `json:"denied_action"`
+}
+
+// IdentificationStage is authentik's IdentificationStageSerializer.
+type IdentificationStage struct {
+	stageMeta
+	UserFields              []flowsv1alpha1.UserField `json:"user_fields"`
+	PasswordStage           *string                   `json:"password_stage"`
+	CaptchaStage            *string                   `json:"captcha_stage"`
+	CaseInsensitiveMatching bool                      `json:"case_insensitive_matching"`
+	ShowMatchedUser         bool                      `json:"show_matched_user"`
+	EnrollmentFlow          *string                   `json:"enrollment_flow"`
+	RecoveryFlow            *string                   `json:"recovery_flow"`
+	PasswordlessFlow        *string                   `json:"passwordless_flow"`
+	Sources                 []string                  `json:"sources"`
+	ShowSourceLabels        bool                      `json:"show_source_labels"`
+	PretendUserExists       bool                      `json:"pretend_user_exists"`
+	EnableRememberMe        bool                      `json:"enable_remember_me"`
+	WebAuthnStage           *string                   `json:"webauthn_stage"`
+}
+
+// PasswordStage is authentik's PasswordStageSerializer.
+type PasswordStage struct {
+	stageMeta
+	Backends                   []flowsv1alpha1.PasswordBackend `json:"backends"`
+	ConfigureFlow              *string                         `json:"configure_flow"`
+	FailedAttemptsBeforeCancel int32                           `json:"failed_attempts_before_cancel"`
+	AllowShowPassword          bool                            `json:"allow_show_password"`
+}
+
+// AuthenticatorValidateStage is authentik's AuthenticatorValidateStageSerializer.
+type AuthenticatorValidateStage struct {
+	stageMeta
+	NotConfiguredAction           flowsv1alpha1.NotConfiguredAction `json:"not_configured_action"`
+	DeviceClasses                 []flowsv1alpha1.DeviceClass       `json:"device_classes"`
+	ConfigurationStages           []string                          `json:"configuration_stages"`
+	LastAuthThreshold             string                            `json:"last_auth_threshold"`
+	WebAuthnUserVerification      flowsv1alpha1.UserVerification    `json:"webauthn_user_verification"`
+	WebAuthnAllowedDeviceTypes    []string                          `json:"webauthn_allowed_device_types"`
+	WebAuthnAllowedDeviceTypesObj []WebAuthnDeviceType              `json:"webauthn_allowed_device_types_obj"`
+}
+
+// WebAuthnDeviceType is authentik's WebAuthnDeviceTypeSerializer.
+type WebAuthnDeviceType struct {
+	AAGUID      string `json:"aaguid"`
+	Description string `json:"description"`
+}
+
+// authentik's defaults, rendered when a field is unset in an object the API
+// server did not default (an object stored before the default existed, or
+// one built in a test).
+const (
+	defaultPolicyEngineMode    = string(flowsv1alpha1.PolicyEngineModeAny)
+	defaultLayout              = "stacked"
+	defaultDeniedAction        = "message_continue"
+	defaultFailedAttempts      = int32(5)
+	defaultNotConfiguredAction = flowsv1alpha1.NotConfiguredActionSkip
+	defaultUserVerification    = flowsv1alpha1.UserVerification("preferred")
+)
+
+var defaultDeviceClasses = []flowsv1alpha1.DeviceClass{
+	flowsv1alpha1.DeviceClassStatic,
+	flowsv1alpha1.DeviceClassTOTP,
+	flowsv1alpha1.DeviceClassWebAuthn,
+	flowsv1alpha1.DeviceClassDuo,
+	flowsv1alpha1.DeviceClassSMS,
+	flowsv1alpha1.DeviceClassEmail,
+}
+
+// policyBindingModelNamespace is the UUIDv5 namespace under which a flow's
+// policybindingmodel_ptr_id is derived from its uid. It is itself
+// uuid.NewSHA1(uuid.NameSpaceURL, "https://stagehand.dev/policybindingmodel"),
+// written out so that it can never change by accident: changing it would
+// change every flow's policybindingmodel_ptr_id.
+var policyBindingModelNamespace = uuid.MustParse("cfa419e9-42c9-5972-9d14-89f906db7ca7")
+
+// PolicyBindingModelPtrID is a flow's policybindingmodel_ptr_id: a UUIDv5 of
+// its uid. In authentik it is the primary key of the flow's parent row, a
+// different UUID from the flow's own; here it is derived, so it is stable
+// across restarts and replicas and (a version-5 UUID, where uids are version
+// 4) never equal to the uid.
+func PolicyBindingModelPtrID(flowUID types.UID) string {
+	return uuid.NewSHA1(policyBindingModelNamespace, []byte(flowUID)).String()
+}
+
+// ExportURL is authentik's export URL of a flow.
+func ExportURL(slug string) string { return "/api/v3/flows/instances/" + slug + "/export/" }
+
+// renderFlowSet renders one flow as an element of flow_set.
+func renderFlowSet(f *flowsv1alpha1.Flow) FlowSet {
+	slug := f.EffectiveSlug()
+	bg := f.Spec.Background
+	if bg == "" {
+		bg = flowsv1alpha1.DefaultFlowBackground
+	}
+	return FlowSet{
+		PK:                      string(f.UID),
+		PolicyBindingModelPtrID: PolicyBindingModelPtrID(f.UID),
+		Name:                    f.EffectiveName(),
+		Slug:                    slug,
+		Title:                   f.Spec.Title,
+		Designation:             string(f.Spec.Designation),
+		Background:              bg,
+		BackgroundURL:           bg,
+		PolicyEngineMode:        orDefault(string(f.Spec.PolicyEngineMode), defaultPolicyEngineMode),
+		CompatibilityMode:       boolOr(f.Spec.CompatibilityMode, false),
+		ExportURL:               ExportURL(slug),
+		Layout:                  orDefault(string(f.Spec.Layout), defaultLayout),
+		DeniedAction:            orDefault(string(f.Spec.DeniedAction), defaultDeniedAction),
+	}
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func boolOr(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// resolver renders stages, looking up what they reference in a client.Reader
+// (the manager's cache in production, a fake client in tests). It never
+// writes and never mutates what it reads, so it reads without deep copies.
+type resolver struct {
+	r client.Reader
+}
+
+// noCopy reads straight from the cache's store. Safe because nothing here
+// mutates an object it reads.
+var noCopy = client.UnsafeDisableDeepCopy
+
+// uidOf is the uid of the object of the given kind, namespace and name, or
+// nil when it does not exist: authentik renders a deleted foreign key as null.
+func (rv *resolver) uidOf(ctx context.Context, obj client.Object, namespace, name string) (*string, error) {
+	if err := rv.r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, obj, noCopy); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %T %s/%s: %w", obj, namespace, name, err)
+	}
+	uid := string(obj.GetUID())
+	return &uid, nil
+}
+
+func (rv *resolver) localRef(ctx context.Context, obj client.Object, namespace string, ref *flowsv1alpha1.LocalObjectReference) (*string, error) {
+	if ref == nil {
+		return nil, nil
+	}
+	return rv.uidOf(ctx, obj, namespace, ref.Name)
+}
+
+// newStage is an empty object of a stage kind.
+func newStage(kind flowsv1alpha1.StageKind) client.Object {
+	switch kind {
+	case flowsv1alpha1.StageKindIdentification:
+		return &flowsv1alpha1.IdentificationStage{}
+	case flowsv1alpha1.StageKindPassword:
+		return &flowsv1alpha1.PasswordStage{}
+	case flowsv1alpha1.StageKindAuthenticatorValidate:
+		return &flowsv1alpha1.AuthenticatorValidateStage{}
+	case flowsv1alpha1.StageKindCaptcha:
+		return &flowsv1alpha1.CaptchaStage{}
+	}
+	return nil
+}
+
+// flowSet is a stage's flow_set: one element per FlowStageBinding that binds
+// the stage, for each binding whose flow exists (a binding whose flow is gone
+// is left out, as authentik leaves out a deleted row). Elements are sorted by
+// the flow's slug, then the binding's order, then the binding's name, so the
+// order is stable across requests and replicas.
+func (rv *resolver) flowSet(ctx context.Context, kind flowsv1alpha1.StageKind, stage client.Object) ([]FlowSet, error) {
+	var bindings flowsv1alpha1.FlowStageBindingList
+	key := refs.Key(string(kind), stage.GetNamespace(), stage.GetName())
+	if err := rv.r.List(ctx, &bindings, client.MatchingFields{refs.Index: key}, noCopy); err != nil {
+		return nil, fmt.Errorf("listing the bindings of %s: %w", key, err)
+	}
+	type bound struct {
+		set     FlowSet
+		order   int32
+		binding string
+	}
+	out := make([]bound, 0, len(bindings.Items))
+	var flow flowsv1alpha1.Flow
+	for i := range bindings.Items {
+		b := &bindings.Items[i]
+		// The index key already names the stage's kind, namespace and name;
+		// check anyway, so that a binding can never lend its flow to a
+		// stage it does not bind.
+		if b.Spec.StageRef.Kind != kind || b.Spec.StageRef.Name != stage.GetName() || b.Namespace != stage.GetNamespace() {
+			continue
+		}
+		if err := rv.r.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.TargetRef.Name}, &flow, noCopy); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("reading flow %s/%s: %w", b.Namespace, b.Spec.TargetRef.Name, err)
+		}
+		out = append(out, bound{set: renderFlowSet(&flow), order: b.Spec.Order, binding: b.Name})
+	}
+	slices.SortFunc(out, func(a, b bound) int {
+		if c := strings.Compare(a.set.Slug, b.set.Slug); c != 0 {
+			return c
+		}
+		if a.order != b.order {
+			if a.order < b.order {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.binding, b.binding)
+	})
+	sets := make([]FlowSet, len(out))
+	for i := range out {
+		sets[i] = out[i].set
+	}
+	return sets, nil
+}
+
+func meta(k *kindInfo, obj client.Object) stageMeta {
+	return stageMeta{
+		PK:                string(obj.GetUID()),
+		Name:              obj.GetName(),
+		Component:         k.component,
+		VerboseName:       k.verboseName,
+		VerboseNamePlural: k.verboseNamePlural,
+		MetaModelName:     k.metaModelName,
+		FlowSet:           []FlowSet{},
+	}
+}
+
+// errs joins the errors of several lookups; nil when there were none.
+type errs struct{ err error }
+
+func (e *errs) uid(p *string, err error) *string {
+	if err != nil {
+		e.err = errors.Join(e.err, err)
+	}
+	return p
+}
+
+// identification renders an IdentificationStage without its flow_set.
+func (rv *resolver) identification(ctx context.Context, s *flowsv1alpha1.IdentificationStage) (*IdentificationStage, error) {
+	ns, sp := s.Namespace, &s.Spec
+	var e errs
+	out := &IdentificationStage{
+		stageMeta:               meta(&identificationKind, s),
+		UserFields:              nonNil(sp.UserFields),
+		PasswordStage:           e.uid(rv.localRef(ctx, &flowsv1alpha1.PasswordStage{}, ns, sp.PasswordStageRef)),
+		CaptchaStage:            e.uid(rv.localRef(ctx, &flowsv1alpha1.CaptchaStage{}, ns, sp.CaptchaStageRef)),
+		CaseInsensitiveMatching: boolOr(sp.CaseInsensitiveMatching, true),
+		ShowMatchedUser:         boolOr(sp.ShowMatchedUser, true),
+		EnrollmentFlow:          e.uid(rv.localRef(ctx, &flowsv1alpha1.Flow{}, ns, sp.EnrollmentFlowRef)),
+		RecoveryFlow:            e.uid(rv.localRef(ctx, &flowsv1alpha1.Flow{}, ns, sp.RecoveryFlowRef)),
+		PasswordlessFlow:        e.uid(rv.localRef(ctx, &flowsv1alpha1.Flow{}, ns, sp.PasswordlessFlowRef)),
+		Sources:                 make([]string, 0, len(sp.SourceRefs)),
+		ShowSourceLabels:        boolOr(sp.ShowSourceLabels, false),
+		PretendUserExists:       boolOr(sp.PretendUserExists, true),
+		EnableRememberMe:        boolOr(sp.EnableRememberMe, false),
+		WebAuthnStage:           e.uid(rv.localRef(ctx, &flowsv1alpha1.AuthenticatorValidateStage{}, ns, sp.WebAuthnStageRef)),
+	}
+	var src flowsv1alpha1.Source
+	for _, r := range sp.SourceRefs {
+		if uid := e.uid(rv.uidOf(ctx, &src, ns, r.Name)); uid != nil {
+			out.Sources = append(out.Sources, *uid)
+		}
+	}
+	return out, e.err
+}
+
+// password renders a PasswordStage without its flow_set.
+func (rv *resolver) password(ctx context.Context, s *flowsv1alpha1.PasswordStage) (*PasswordStage, error) {
+	var e errs
+	attempts := defaultFailedAttempts
+	if s.Spec.FailedAttemptsBeforeCancel != nil {
+		attempts = *s.Spec.FailedAttemptsBeforeCancel
+	}
+	out := &PasswordStage{
+		stageMeta:                  meta(&passwordKind, s),
+		Backends:                   nonNil(s.Spec.Backends),
+		ConfigureFlow:              e.uid(rv.localRef(ctx, &flowsv1alpha1.Flow{}, s.Namespace, s.Spec.ConfigureFlowRef)),
+		FailedAttemptsBeforeCancel: attempts,
+		AllowShowPassword:          boolOr(s.Spec.AllowShowPassword, false),
+	}
+	return out, e.err
+}
+
+// authenticatorValidate renders an AuthenticatorValidateStage without its
+// flow_set.
+func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.AuthenticatorValidateStage) (*AuthenticatorValidateStage, error) {
+	var e errs
+	sp := &s.Spec
+	classes := sp.DeviceClasses
+	if len(classes) == 0 {
+		classes = defaultDeviceClasses
+	}
+	out := &AuthenticatorValidateStage{
+		stageMeta:                     meta(&authenticatorValidateKind, s),
+		NotConfiguredAction:           sp.NotConfiguredAction,
+		DeviceClasses:                 classes,
+		ConfigurationStages:           make([]string, 0, len(sp.ConfigurationStageRefs)),
+		LastAuthThreshold:             orDefault(sp.LastAuthThreshold, flowsv1alpha1.DefaultLastAuthThreshold),
+		WebAuthnUserVerification:      sp.WebAuthnUserVerification,
+		WebAuthnAllowedDeviceTypes:    make([]string, 0, len(sp.WebAuthnAllowedDeviceTypeRefs)),
+		WebAuthnAllowedDeviceTypesObj: make([]WebAuthnDeviceType, 0, len(sp.WebAuthnAllowedDeviceTypeRefs)),
+	}
+	if out.NotConfiguredAction == "" {
+		out.NotConfiguredAction = defaultNotConfiguredAction
+	}
+	if out.WebAuthnUserVerification == "" {
+		out.WebAuthnUserVerification = defaultUserVerification
+	}
+	for _, r := range sp.ConfigurationStageRefs {
+		obj := newStage(r.Kind)
+		if obj == nil {
+			continue
+		}
+		if uid := e.uid(rv.uidOf(ctx, obj, s.Namespace, r.Name)); uid != nil {
+			out.ConfigurationStages = append(out.ConfigurationStages, *uid)
+		}
+	}
+	var dt flowsv1alpha1.WebAuthnDeviceType
+	for _, r := range sp.WebAuthnAllowedDeviceTypeRefs {
+		if err := rv.r.Get(ctx, types.NamespacedName{Name: r.Name}, &dt, noCopy); err != nil {
+			if !apierrors.IsNotFound(err) {
+				e.err = errors.Join(e.err, fmt.Errorf("reading WebAuthnDeviceType %s: %w", r.Name, err))
+			}
+			continue
+		}
+		// A device type's pk is its aaguid, which authentik writes in
+		// canonical (lowercase) form.
+		aaguid := dt.Spec.AAGUID
+		if u, err := uuid.Parse(aaguid); err == nil {
+			aaguid = u.String()
+		}
+		out.WebAuthnAllowedDeviceTypes = append(out.WebAuthnAllowedDeviceTypes, aaguid)
+		out.WebAuthnAllowedDeviceTypesObj = append(out.WebAuthnAllowedDeviceTypesObj, WebAuthnDeviceType{AAGUID: aaguid, Description: dt.Spec.Description})
+	}
+	return out, e.err
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
