@@ -1,0 +1,172 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+// kind tells the shared reconciler what differs between the kinds whose
+// readiness is that their references resolve: every stage kind,
+// FlowStageBinding, Source and WebAuthnDeviceType. (Flow, whose readiness is
+// its plan's, has a reconciler of its own.)
+type kind[T client.Object] struct {
+	// Name is the kind, as refs names it.
+	Name string
+	// New returns an empty object of the kind.
+	New func() T
+	// NewList returns an empty list of the kind.
+	NewList func() client.ObjectList
+	// Watches are the kinds the kind references, each with the events on
+	// them that can change what an object of the kind reports. Objects that
+	// reference the event's object are found through refs.Index.
+	Watches []dependency
+	// Inspect, when set, looks beyond existence: it may mark resolved
+	// references Invalid, and returns the object's warnings. It may read the
+	// cache.
+	Inspect func(ctx context.Context, c client.Reader, obj T, rs []resolved) ([]warning, error)
+	// Extra, when set, adds watches that are not references, such as a
+	// device type's on the others with the same aaguid.
+	Extra func(b *builder.Builder, c client.Reader) *builder.Builder
+}
+
+// dependency is a referenced kind a kind watches.
+type dependency struct {
+	// Kind is the referenced kind, as refs names it.
+	Kind string
+	// When filters the referenced object's events.
+	When predicate.Predicate
+}
+
+// reconciler is the reconciler of one kind: Get from the cache, resolve
+// every reference refs.Of lists, compute the status, patch it when it
+// changed.
+type reconciler[T client.Object] struct {
+	kind   kind[T]
+	client client.Client
+	// live reads from the API server. Used for Secrets only, which are not
+	// cached (only their metadata is watched).
+	live   client.Reader
+	status statusWriter
+}
+
+// Reconcile evaluates one object of the kind and writes its status.
+func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := r.kind.New()
+	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	rs, err := resolve(ctx, r.client, r.live, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var warnings []warning
+	if r.kind.Inspect != nil {
+		if warnings, err = r.kind.Inspect(ctx, r.client, obj, rs); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	before := obj.DeepCopyObject().(client.Object)
+	fresh := setConditions(statusOf(obj), obj.GetGeneration(), readyFromReferences(rs), warnings, metav1.Now())
+	changed := !equality.Semantic.DeepEqual(statusOf(before), statusOf(obj))
+	return ctrl.Result{}, r.status.write(ctx, obj, before, changed, fresh)
+}
+
+// setup registers the reconciler with the manager: For the kind itself on
+// spec changes only (never on its own status writes), and on each
+// referenced kind through refs.Index.
+func (r *reconciler[T]) setup(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named(strings.ToLower(r.kind.Name)).
+		For(r.kind.New(), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	for _, d := range r.kind.Watches {
+		h := referrers(mgr.GetClient(), d.Kind, r.kind.NewList)
+		if d.Kind == refs.KindSecret {
+			// Metadata only: the manager never caches Secrets' data.
+			b = b.WatchesMetadata(&corev1.Secret{}, h, builder.WithPredicates(d.When))
+			continue
+		}
+		obj, err := newObject(d.Kind)
+		if err != nil {
+			return err
+		}
+		b = b.Watches(obj, h, builder.WithPredicates(d.When))
+	}
+	if r.kind.Extra != nil {
+		b = r.kind.Extra(b, mgr.GetClient())
+	}
+	return b.Complete(r)
+}
+
+// resolve looks up every reference obj makes: stagehand objects in the
+// cache, Secrets on the API server. A missing object is a finding, not an
+// error; an error is a failure to look.
+func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) ([]resolved, error) {
+	var out []resolved
+	for _, ref := range refs.Of(obj) {
+		var target client.Object = &corev1.Secret{}
+		reader := live
+		if ref.Kind != refs.KindSecret {
+			var err error
+			if target, err = newObject(ref.Kind); err != nil {
+				return nil, err
+			}
+			reader = cache
+		}
+		err := reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, target)
+		switch {
+		case apierrors.IsNotFound(err):
+			out = append(out, resolved{Reference: ref})
+		case err != nil:
+			return nil, fmt.Errorf("looking up %s (%s): %w", ref, ref.Field, err)
+		default:
+			out = append(out, resolved{Reference: ref, Obj: target})
+		}
+	}
+	return out, nil
+}
+
+// statusWriter writes what a reconcile computed.
+type statusWriter struct {
+	client   client.Client
+	recorder events.EventRecorder
+}
+
+// write patches obj's status from before's when changed (one patch, a JSON
+// merge patch of the status only), then announces each fresh warning as a
+// Warning Event. When nothing changed it writes nothing.
+func (w statusWriter) write(ctx context.Context, obj, before client.Object, changed bool, fresh []warning) error {
+	if !changed {
+		return nil
+	}
+	if err := w.client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Deleted since we read it: nothing left to report on.
+			return nil
+		}
+		return fmt.Errorf("patching status: %w", err)
+	}
+	log.FromContext(ctx).V(1).Info("status written", "generation", obj.GetGeneration())
+	for _, warn := range fresh {
+		w.recorder.Eventf(obj, warn.Related, corev1.EventTypeWarning, warn.Reason, eventAction, "%s", truncate(warn.Message, maxEventNote))
+	}
+	return nil
+}
+
+// eventAction is the action of stagehand's Events (events.k8s.io/v1 requires
+// one): resolving the object's references.
+const eventAction = "ResolveReferences"

@@ -1,0 +1,203 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+// This file holds the pure part of every reconciler: from what a reconcile
+// found in the cache to the status it writes. Nothing here talks to the API
+// server, so all of it is table-tested.
+
+// maxMessage is the longest condition message the API server accepts
+// (metav1.Condition.Message).
+const maxMessage = 32768
+
+// maxEventNote is the longest note an events.k8s.io/v1 Event may carry.
+const maxEventNote = 1024
+
+// resolved is one reference an object makes, looked up.
+type resolved struct {
+	refs.Reference
+
+	// Obj is the referenced object as the cache (or, for a Secret, the API
+	// server) has it; nil when it does not exist.
+	Obj client.Object
+
+	// Invalid says why an existing object cannot be used, as the end of a
+	// sentence that starts with the reference (`has no key "secret"`). Empty
+	// when the object can be used.
+	Invalid string
+}
+
+// warning is a problem authentik would accept but a person would want to know
+// about. It becomes the Warning condition and, when it first appears, a
+// Kubernetes Event.
+type warning struct {
+	// Reason is the Warning condition's (and the Event's) reason, such as
+	// DesignationMismatch.
+	Reason string
+	// Message is a sentence naming the objects involved.
+	Message string
+	// Related is the other object the warning is about, if any; the Event
+	// names it as related.
+	Related client.Object
+}
+
+// readyFromReferences is the Ready condition of an object whose readiness is
+// that every reference it makes resolves to a usable object. Its message
+// names every reference that does not, by kind, name and field.
+func readyFromReferences(rs []resolved) metav1.Condition {
+	var problems []string
+	reason := ""
+	for _, r := range rs {
+		switch {
+		case r.Obj == nil:
+			problems = append(problems, fmt.Sprintf("%s (%s) not found", r.Reference, r.Field))
+			reason = flowsv1alpha1.ReasonReferenceNotFound
+		case r.Invalid != "":
+			problems = append(problems, fmt.Sprintf("%s (%s) %s", r.Reference, r.Field, r.Invalid))
+			if reason == "" {
+				reason = flowsv1alpha1.ReasonReferenceInvalid
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return metav1.Condition{
+			Type:    flowsv1alpha1.ConditionReady,
+			Status:  metav1.ConditionFalse,
+			Reason:  reason,
+			Message: joinLimited(problems, maxMessage),
+		}
+	}
+	msg := "No references to resolve"
+	switch len(rs) {
+	case 0:
+	case 1:
+		msg = "The reference resolves"
+	default:
+		msg = fmt.Sprintf("All %d references resolve", len(rs))
+	}
+	return metav1.Condition{
+		Type:    flowsv1alpha1.ConditionReady,
+		Status:  metav1.ConditionTrue,
+		Reason:  flowsv1alpha1.ReasonResolved,
+		Message: msg,
+	}
+}
+
+// setConditions writes the outcome of an evaluation of generation into st:
+// observedGeneration, the Ready condition, and the Warning condition (present
+// only while there are warnings). Conditions keep their lastTransitionTime
+// unless their status changes; now is the time of a transition.
+//
+// The Warning condition's message lists every warning; its reason is the
+// first warning's (each Event carries its own warning's reason).
+//
+// It returns the warnings that are new, that the Warning condition did not
+// already carry: those are announced as Events.
+func setConditions(st *flowsv1alpha1.Status, generation int64, ready metav1.Condition, warnings []warning, now metav1.Time) []warning {
+	before := previousWarnings(st)
+
+	st.ObservedGeneration = generation
+	ready.ObservedGeneration = generation
+	ready.LastTransitionTime = now
+	meta.SetStatusCondition(&st.Conditions, ready)
+
+	if len(warnings) == 0 {
+		meta.RemoveStatusCondition(&st.Conditions, flowsv1alpha1.ConditionWarning)
+		return nil
+	}
+	msgs := make([]string, len(warnings))
+	for i, w := range warnings {
+		msgs[i] = w.Message
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type:               flowsv1alpha1.ConditionWarning,
+		Status:             metav1.ConditionTrue,
+		Reason:             warnings[0].Reason,
+		Message:            joinLimited(msgs, maxMessage),
+		ObservedGeneration: generation,
+		LastTransitionTime: now,
+	})
+
+	var fresh []warning
+	for _, w := range warnings {
+		if !before[w.Message] {
+			fresh = append(fresh, w)
+		}
+	}
+	return fresh
+}
+
+// previousWarnings are the warning messages the Warning condition carries.
+// Messages are ours, joined with "; ", and the names and slugs in them can
+// hold no ';', so splitting gives them back.
+func previousWarnings(st *flowsv1alpha1.Status) map[string]bool {
+	c := meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionWarning)
+	if c == nil || c.Status != metav1.ConditionTrue {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, m := range strings.Split(c.Message, "; ") {
+		out[m] = true
+	}
+	return out
+}
+
+// isReady tells whether obj's Ready condition is True.
+func isReady(st *flowsv1alpha1.Status) bool {
+	return st != nil && meta.IsStatusConditionTrue(st.Conditions, flowsv1alpha1.ConditionReady)
+}
+
+// joinLimited joins items with "; ". When the result would be longer than
+// limit, it leaves out the last items and says how many.
+func joinLimited(items []string, limit int) string {
+	full := strings.Join(items, "; ")
+	if len(full) <= limit {
+		return full
+	}
+	const reserve = len("; and 2147483647 more")
+	var b strings.Builder
+	for i, it := range items {
+		sep := ""
+		if i > 0 {
+			sep = "; "
+		}
+		if b.Len()+len(sep)+len(it)+reserve > limit {
+			if i == 0 {
+				return truncate(it, limit)
+			}
+			fmt.Fprintf(&b, "; and %d more", len(items)-i)
+			return b.String()
+		}
+		b.WriteString(sep)
+		b.WriteString(it)
+	}
+	return b.String()
+}
+
+// truncate cuts s to at most limit bytes, marking the cut.
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	const mark = "..."
+	return s[:limit-len(mark)] + mark
+}
+
+// quotedNames is `"a", "b"`.
+func quotedNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
