@@ -1,0 +1,368 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+)
+
+const (
+	notFound = flowsv1alpha1.ReasonReferenceNotFound
+	resolves = flowsv1alpha1.ReasonResolved
+)
+
+// A stage applied before the objects it names reports each missing one,
+// turns Ready as they appear, loses Ready when one is deleted and regains it
+// when it returns.
+func TestStageBeforeItsReferences(t *testing.T) {
+	ns := namespace(t)
+	id := newIdentificationStage(ns, "login")
+	id.Spec.PasswordStageRef = ref("password")
+	id.Spec.RecoveryFlowRef = ref("recovery")
+	id.Spec.SourceRefs = []flowsv1alpha1.LocalObjectReference{{Name: "github"}}
+	create(t, id)
+
+	expectReady(t, id, metav1.ConditionFalse, notFound,
+		`PasswordStage "password" (spec.passwordStageRef) not found`,
+		`Flow "recovery" (spec.recoveryFlowRef) not found`,
+		`Source "github" (spec.sourceRefs[0]) not found`)
+
+	password := newPasswordStage(ns, "password")
+	create(t, password)
+	expectReady(t, id, metav1.ConditionFalse, notFound, `Flow "recovery" (spec.recoveryFlowRef) not found`, `Source "github"`)
+	g := NewWithT(t)
+	g.Expect(condition(g, id, flowsv1alpha1.ConditionReady).Message).NotTo(ContainSubstring("PasswordStage"))
+
+	create(t, newFlow(ns, "recovery", flowsv1alpha1.FlowDesignationRecovery), newSource(ns, "github"))
+	expectReady(t, id, metav1.ConditionTrue, resolves, "All 3 references resolve")
+	expectNoWarning(t, id)
+
+	remove(t, password)
+	expectReady(t, id, metav1.ConditionFalse, notFound, `PasswordStage "password" (spec.passwordStageRef) not found`)
+
+	create(t, newPasswordStage(ns, "password"))
+	expectReady(t, id, metav1.ConditionTrue, resolves)
+
+	// A spec change is evaluated too: observedGeneration follows.
+	update(t, id, func(s *flowsv1alpha1.IdentificationStage) { s.Spec.CaptchaStageRef = ref("captcha") })
+	expectReady(t, id, metav1.ConditionFalse, notFound, `CaptchaStage "captcha" (spec.captchaStageRef) not found`)
+}
+
+// A binding is Ready when its flow and its stage exist, whichever comes
+// first, and reports whichever is missing.
+func TestBindingReadyWhenFlowAndStageExist(t *testing.T) {
+	ns := namespace(t)
+	b := newBinding(ns, "bind", "login", flowsv1alpha1.StageKindPassword, "password", 10)
+	create(t, b)
+	expectReady(t, b, metav1.ConditionFalse, notFound,
+		`Flow "login" (spec.targetRef) not found`, `PasswordStage "password" (spec.stageRef) not found`)
+
+	stage := newPasswordStage(ns, "password")
+	create(t, stage)
+	expectReady(t, b, metav1.ConditionFalse, notFound, `Flow "login" (spec.targetRef) not found`)
+
+	flow := newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication)
+	create(t, flow)
+	expectReady(t, b, metav1.ConditionTrue, resolves, "All 2 references resolve")
+
+	// Nothing is deleted in cascade: the binding stays and reports.
+	remove(t, flow)
+	expectReady(t, b, metav1.ConditionFalse, notFound, `Flow "login" (spec.targetRef) not found`)
+	create(t, newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication))
+	expectReady(t, b, metav1.ConditionTrue, resolves)
+}
+
+// expectPlan waits until the flow's status.stages is want.
+func expectPlan(t *testing.T, flow *flowsv1alpha1.Flow, want ...flowsv1alpha1.FlowPlanStage) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		condition(g, flow, flowsv1alpha1.ConditionReady)
+		if len(want) == 0 {
+			g.Expect(flow.Status.Stages).To(BeEmpty())
+			return
+		}
+		g.Expect(flow.Status.Stages).To(Equal(want))
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+}
+
+func planStage(order int32, kind flowsv1alpha1.StageKind, name, binding string, ready bool) flowsv1alpha1.FlowPlanStage {
+	return flowsv1alpha1.FlowPlanStage{Order: order, Kind: kind, Name: name, Binding: binding, Ready: ready}
+}
+
+// A flow's plan follows its bindings: added, reordered, pointed at a missing
+// stage, colliding, removed.
+func TestFlowPlanFollowsBindings(t *testing.T) {
+	ns := namespace(t)
+	flow := newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication)
+	flow.Spec.Slug = "default-login"
+	create(t, flow)
+	expectReady(t, flow, metav1.ConditionTrue, resolves, "No stages bound")
+	NewWithT(t).Expect(flow.Status.Slug).To(Equal("default-login"))
+	expectPlan(t, flow)
+
+	// Bindings before their stages: the plan shows them, not ready.
+	create(t,
+		newBinding(ns, "b-password", "login", flowsv1alpha1.StageKindPassword, "password", 20),
+		newBinding(ns, "b-ident", "login", flowsv1alpha1.StageKindIdentification, "ident", 10),
+	)
+	expectPlan(t, flow,
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", false),
+		planStage(20, flowsv1alpha1.StageKindPassword, "password", "b-password", false))
+	expectReady(t, flow, metav1.ConditionFalse, flowsv1alpha1.ReasonStagesNotReady,
+		`IdentificationStage "ident" (order 10, FlowStageBinding "b-ident") not found`,
+		`PasswordStage "password" (order 20, FlowStageBinding "b-password") not found`)
+
+	// The stages arrive; one is not Ready itself (it names a missing source).
+	ident := newIdentificationStage(ns, "ident")
+	ident.Spec.SourceRefs = []flowsv1alpha1.LocalObjectReference{{Name: "github"}}
+	create(t, ident, newPasswordStage(ns, "password"))
+	expectPlan(t, flow,
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", false),
+		planStage(20, flowsv1alpha1.StageKindPassword, "password", "b-password", true))
+	expectReady(t, flow, metav1.ConditionFalse, flowsv1alpha1.ReasonStagesNotReady,
+		`IdentificationStage "ident" (order 10, FlowStageBinding "b-ident") not Ready`)
+
+	create(t, newSource(ns, "github"))
+	expectReady(t, flow, metav1.ConditionTrue, resolves, "All 2 stages are Ready")
+	expectPlan(t, flow,
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", true),
+		planStage(20, flowsv1alpha1.StageKindPassword, "password", "b-password", true))
+
+	// Reorder: the password stage moves first.
+	pw := &flowsv1alpha1.FlowStageBinding{}
+	pw.Namespace, pw.Name = ns, "b-password"
+	update(t, pw, func(b *flowsv1alpha1.FlowStageBinding) { b.Spec.Order = 5 })
+	expectPlan(t, flow,
+		planStage(5, flowsv1alpha1.StageKindPassword, "password", "b-password", true),
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", true))
+
+	// A colliding binding (same stage, same order) is reported, not merged.
+	create(t, newBinding(ns, "b-ident-again", "login", flowsv1alpha1.StageKindIdentification, "ident", 10))
+	expectPlan(t, flow,
+		planStage(5, flowsv1alpha1.StageKindPassword, "password", "b-password", true),
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", true),
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident-again", true))
+	expectReady(t, flow, metav1.ConditionFalse, flowsv1alpha1.ReasonBindingConflict,
+		`FlowStageBindings "b-ident", "b-ident-again" all bind IdentificationStage "ident" at order 10`)
+
+	remove(t, &flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b-ident-again"}})
+	expectReady(t, flow, metav1.ConditionTrue, resolves, "All 2 stages are Ready")
+
+	// A stage deleted: the flow loses Ready, its binding stays.
+	remove(t, &flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "password"}})
+	expectReady(t, flow, metav1.ConditionFalse, flowsv1alpha1.ReasonStagesNotReady, `PasswordStage "password" (order 5, FlowStageBinding "b-password") not found`)
+
+	// A binding deleted leaves the plan.
+	remove(t, pw)
+	expectPlan(t, flow, planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", true))
+	expectReady(t, flow, metav1.ConditionTrue, resolves, "The stage is Ready")
+
+	// A binding moved to another flow leaves this plan and joins the other.
+	other := newFlow(ns, "other", flowsv1alpha1.FlowDesignationAuthentication)
+	create(t, other)
+	update(t, &flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b-ident"}},
+		func(b *flowsv1alpha1.FlowStageBinding) { b.Spec.TargetRef.Name = "other" })
+	expectPlan(t, flow)
+	expectPlan(t, other, planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", true))
+}
+
+// A CaptchaStage reads its Secret: missing, lacking the key, then complete.
+func TestCaptchaStageSecret(t *testing.T) {
+	ns := namespace(t)
+	cs := newCaptchaStage(ns, "captcha", "captcha-keys", "private")
+	create(t, cs)
+	expectReady(t, cs, metav1.ConditionFalse, notFound, `Secret "captcha-keys" (spec.privateKeySecretRef) not found`)
+
+	secret := newSecret(ns, "captcha-keys", map[string]string{"other": "x"})
+	create(t, secret)
+	expectReady(t, cs, metav1.ConditionFalse, flowsv1alpha1.ReasonReferenceInvalid,
+		`Secret "captcha-keys" (spec.privateKeySecretRef) has no key "private"`)
+
+	update(t, secret, func(s *corev1.Secret) { s.Data["private"] = []byte("key") })
+	expectReady(t, cs, metav1.ConditionTrue, resolves)
+
+	remove(t, secret)
+	expectReady(t, cs, metav1.ConditionFalse, notFound, `Secret "captcha-keys"`)
+}
+
+// An AuthenticatorValidateStage resolves configuration stages of any kind and
+// cluster-scoped device types.
+func TestAuthenticatorValidateStageReferences(t *testing.T) {
+	ns := namespace(t)
+	v := newValidateStage(ns, "mfa")
+	v.Spec.NotConfiguredAction = flowsv1alpha1.NotConfiguredActionConfigure
+	v.Spec.ConfigurationStageRefs = []flowsv1alpha1.StageReference{{Kind: flowsv1alpha1.StageKindPassword, Name: "setup"}}
+	dt := newDeviceType(ns, "yubikey", "cb69481e-8ff7-4039-93ec-0a2729a154a8")
+	v.Spec.WebAuthnAllowedDeviceTypeRefs = []flowsv1alpha1.LocalObjectReference{{Name: dt.Name}}
+	create(t, v)
+	expectReady(t, v, metav1.ConditionFalse, notFound,
+		`PasswordStage "setup" (spec.configurationStageRefs[0]) not found`,
+		`WebAuthnDeviceType "`+dt.Name+`" (spec.webauthnAllowedDeviceTypeRefs[0]) not found`)
+
+	create(t, newPasswordStage(ns, "setup"), dt)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), dt) })
+	expectReady(t, v, metav1.ConditionTrue, resolves)
+	expectReady(t, dt, metav1.ConditionTrue, resolves, "No references to resolve")
+
+	remove(t, dt)
+	expectReady(t, v, metav1.ConditionFalse, notFound, `WebAuthnDeviceType "`+dt.Name+`"`)
+}
+
+// Problems authentik accepts are warnings: a condition while they last and
+// an Event when they appear, never a loss of Ready.
+func TestWarningsAreConditionsAndEvents(t *testing.T) {
+	ns := namespace(t)
+	create(t,
+		newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication),
+		newValidateStage(ns, "totp-only", flowsv1alpha1.DeviceClassTOTP),
+	)
+	id := newIdentificationStage(ns, "ident")
+	id.Spec.RecoveryFlowRef = ref("login")
+	id.Spec.WebAuthnStageRef = ref("totp-only")
+	pw := newPasswordStage(ns, "password")
+	pw.Spec.ConfigureFlowRef = ref("login")
+	create(t, id, pw)
+
+	expectReady(t, id, metav1.ConditionTrue, resolves)
+	expectWarning(t, id, flowsv1alpha1.ReasonDesignationMismatch,
+		`Flow "login" (spec.recoveryFlowRef) has designation "authentication", expected "recovery"`,
+		`AuthenticatorValidateStage "totp-only" (spec.webauthnStageRef) does not allow the webauthn device class`)
+	expectEvent(t, id, flowsv1alpha1.ReasonDesignationMismatch, `Flow "login" (spec.recoveryFlowRef)`)
+	expectEvent(t, id, flowsv1alpha1.ReasonWebAuthnNotAllowed, `AuthenticatorValidateStage "totp-only"`)
+	expectReady(t, pw, metav1.ConditionTrue, resolves)
+	expectWarning(t, pw, flowsv1alpha1.ReasonDesignationMismatch, `expected "stage_configuration"`)
+	expectEvent(t, pw, flowsv1alpha1.ReasonDesignationMismatch, `Flow "login" (spec.configureFlowRef)`)
+
+	// Fixing the referenced objects clears the warnings.
+	update(t, &flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "totp-only"}},
+		func(v *flowsv1alpha1.AuthenticatorValidateStage) {
+			v.Spec.DeviceClasses = append(v.Spec.DeviceClasses, flowsv1alpha1.DeviceClassWebAuthn)
+		})
+	expectWarning(t, id, flowsv1alpha1.ReasonDesignationMismatch, `spec.recoveryFlowRef`)
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(condition(g, id, flowsv1alpha1.ConditionWarning).Message).NotTo(ContainSubstring("webauthn"))
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	update(t, &flowsv1alpha1.Flow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login"}},
+		func(f *flowsv1alpha1.Flow) { f.Spec.Designation = flowsv1alpha1.FlowDesignationRecovery })
+	expectNoWarning(t, id)
+	expectWarning(t, pw, flowsv1alpha1.ReasonDesignationMismatch, `has designation "recovery", expected "stage_configuration"`)
+
+	// One Event per warning appearing, not one per reconcile.
+	g := NewWithT(t)
+	g.Expect(eventsAbout(g, id, flowsv1alpha1.ReasonDesignationMismatch)).To(HaveLen(1))
+	g.Expect(eventsAbout(g, id, flowsv1alpha1.ReasonWebAuthnNotAllowed)).To(HaveLen(1))
+}
+
+// Two flows with one slug in a namespace both warn, and both stop when one
+// is renamed.
+func TestDuplicateSlug(t *testing.T) {
+	ns := namespace(t)
+	a := newFlow(ns, "a", flowsv1alpha1.FlowDesignationAuthentication)
+	a.Spec.Slug = "login"
+	b := newFlow(ns, "b", flowsv1alpha1.FlowDesignationAuthentication)
+	b.Spec.Slug = "login"
+	create(t, a)
+	expectReady(t, a, metav1.ConditionTrue, resolves)
+	create(t, b)
+	expectWarning(t, a, flowsv1alpha1.ReasonDuplicateSlug, `Flow "b" has the same slug "login"`)
+	expectWarning(t, b, flowsv1alpha1.ReasonDuplicateSlug, `Flow "a" has the same slug "login"`)
+	expectReady(t, a, metav1.ConditionTrue, resolves)
+	expectEvent(t, a, flowsv1alpha1.ReasonDuplicateSlug, `Flow "b"`)
+	expectEvent(t, b, flowsv1alpha1.ReasonDuplicateSlug, `Flow "a"`)
+
+	update(t, b, func(f *flowsv1alpha1.Flow) { f.Spec.Slug = "" }) // slug "b" now
+	expectNoWarning(t, a)
+	expectNoWarning(t, b)
+
+	update(t, b, func(f *flowsv1alpha1.Flow) { f.Spec.Slug = "login" })
+	expectWarning(t, a, flowsv1alpha1.ReasonDuplicateSlug)
+	remove(t, b)
+	expectNoWarning(t, a)
+}
+
+// Two device types with one aaguid both warn until one goes.
+func TestDuplicateAAGUID(t *testing.T) {
+	ns := namespace(t)
+	const aaguid = "2fc0579f-8113-47ea-b116-bb5a8db9202a"
+	a, b := newDeviceType(ns, "a", aaguid), newDeviceType(ns, "b", aaguid)
+	create(t, a, b)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), a); _ = k8s.Delete(context.Background(), b) })
+	expectWarning(t, a, flowsv1alpha1.ReasonDuplicateAAGUID, `WebAuthnDeviceType "`+b.Name+`" has the same aaguid "`+aaguid+`"`)
+	expectWarning(t, b, flowsv1alpha1.ReasonDuplicateAAGUID, `WebAuthnDeviceType "`+a.Name+`"`)
+	expectEvent(t, a, flowsv1alpha1.ReasonDuplicateAAGUID)
+	expectReady(t, a, metav1.ConditionTrue, resolves)
+
+	remove(t, b)
+	expectNoWarning(t, a)
+}
+
+// Once everything is evaluated, the operator writes nothing: no object's
+// resourceVersion moves, no Event is recorded or repeated.
+func TestSteadyStateWritesNothing(t *testing.T) {
+	ns := namespace(t)
+	dt := newDeviceType(ns, "key", "8876631b-d4a0-427f-5773-0ec71c9e0279")
+	create(t, dt)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), dt) })
+
+	id := newIdentificationStage(ns, "ident")
+	id.Spec.PasswordStageRef = ref("password")
+	id.Spec.CaptchaStageRef = ref("captcha")
+	id.Spec.EnrollmentFlowRef = ref("enroll")
+	id.Spec.RecoveryFlowRef = ref("login") // a warning, which must not repeat either
+	id.Spec.SourceRefs = []flowsv1alpha1.LocalObjectReference{{Name: "github"}}
+	id.Spec.WebAuthnStageRef = ref("mfa")
+	pw := newPasswordStage(ns, "password")
+	pw.Spec.ConfigureFlowRef = ref("setup")
+	mfa := newValidateStage(ns, "mfa")
+	mfa.Spec.ConfigurationStageRefs = []flowsv1alpha1.StageReference{{Kind: flowsv1alpha1.StageKindPassword, Name: "password"}}
+	mfa.Spec.WebAuthnAllowedDeviceTypeRefs = []flowsv1alpha1.LocalObjectReference{{Name: dt.Name}}
+	objs := []client.Object{
+		id, pw, mfa,
+		newCaptchaStage(ns, "captcha", "keys", "private"),
+		newSecret(ns, "keys", map[string]string{"private": "k"}),
+		newSource(ns, "github"),
+		newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication),
+		newFlow(ns, "enroll", flowsv1alpha1.FlowDesignationEnrollment),
+		newFlow(ns, "setup", flowsv1alpha1.FlowDesignationStageConfiguration),
+		newBinding(ns, "login-ident", "login", flowsv1alpha1.StageKindIdentification, "ident", 10),
+		newBinding(ns, "login-password", "login", flowsv1alpha1.StageKindPassword, "password", 20),
+		newBinding(ns, "login-mfa", "login", flowsv1alpha1.StageKindAuthenticatorValidate, "mfa", 30),
+		newBinding(ns, "enroll-captcha", "enroll", flowsv1alpha1.StageKindCaptcha, "captcha", 10),
+	}
+	create(t, objs...)
+	for _, o := range append(objs, dt) {
+		if _, isSecret := o.(*corev1.Secret); isSecret {
+			continue
+		}
+		expectReady(t, o, metav1.ConditionTrue, resolves)
+	}
+	expectWarning(t, id, flowsv1alpha1.ReasonDesignationMismatch)
+	expectEvent(t, id, flowsv1alpha1.ReasonDesignationMismatch)
+
+	versions := func(g Gomega) map[string]string {
+		out := map[string]string{}
+		for _, o := range append(objs, dt) {
+			g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(o), o)).To(Succeed())
+			out[o.GetName()] = o.GetResourceVersion()
+		}
+		var evs eventsv1.EventList
+		g.Expect(k8s.List(context.Background(), &evs, client.InNamespace(ns))).To(Succeed())
+		for _, e := range evs.Items {
+			out["event/"+e.Name] = e.ResourceVersion
+		}
+		return out
+	}
+	g := NewWithT(t)
+	steady := versions(g)
+	g.Consistently(func(g Gomega) {
+		g.Expect(versions(g)).To(Equal(steady))
+	}).WithTimeout(5 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+}

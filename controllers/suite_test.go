@@ -1,0 +1,381 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
+)
+
+// The envtest scenarios run against one control plane and one real manager,
+// started once for the package; each test works in a namespace of its own.
+
+var (
+	env *testenv.Env
+	// k8s reads straight from the API server, never from the manager's cache.
+	k8s client.Client
+)
+
+// Deadlines: "within a second" is the target, asserted generously so the
+// tests pass on a loaded machine too; the latency test measures the real
+// figure.
+const (
+	timeout = 10 * time.Second
+	poll    = 20 * time.Millisecond
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	e, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = e.Stop() }()
+	env, k8s = e, e.Client
+
+	cfg, err := managerConfig(e)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 testenv.Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "creating the manager:", err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := refs.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		cancel()
+		return 1
+	}
+	if err := SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		cancel()
+		return 1
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	if err := warmUp(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		cancel()
+		return 1
+	}
+
+	code := m.Run()
+
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	return code
+}
+
+// managerUser is who the manager runs as: a user with exactly the
+// permissions of config/rbac/role.yaml, the ClusterRole `make manifests`
+// generates from the RBAC markers. A missing permission fails the tests.
+const managerUser = "stagehand-manager"
+
+// managerConfig binds the generated ClusterRole to managerUser and returns
+// a connection as that user, set up as the manager's in cmd/ is (no
+// client-side rate limit: ctrl.GetConfig's default).
+func managerConfig(e *testenv.Env) (*rest.Config, error) {
+	ctx := context.Background()
+	path := filepath.Join(testenv.Root(), "config", "rbac", "role.yaml")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	var role rbacv1.ClusterRole
+	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for role.Kind != "ClusterRole" {
+		if err := dec.Decode(&role); err != nil {
+			return nil, fmt.Errorf("reading the ClusterRole of %s: %w", path, err)
+		}
+	}
+	role.ObjectMeta = metav1.ObjectMeta{Name: "stagehand-test-manager"}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: managerUser}},
+	}
+	for _, o := range []client.Object{&role, binding} {
+		if err := e.Client.Create(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := e.AddUser(managerUser)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS = -1
+	return cfg, nil
+}
+
+// warmUp waits until every controller runs: until one object of each kind
+// has a Ready condition. The tests then measure reconciles, not start-up.
+func warmUp() error {
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "warm-up-"}}
+	if err := k8s.Create(ctx, ns); err != nil {
+		return err
+	}
+	dt := newDeviceType(ns.Name, "warm-up", "00000000-0000-0000-0000-000000000000")
+	defer func() { _ = k8s.Delete(ctx, dt) }()
+	objs := []client.Object{
+		newFlow(ns.Name, "flow", flowsv1alpha1.FlowDesignationAuthentication),
+		newBinding(ns.Name, "binding", "flow", flowsv1alpha1.StageKindPassword, "password", 0),
+		newIdentificationStage(ns.Name, "identification"),
+		newPasswordStage(ns.Name, "password"),
+		newValidateStage(ns.Name, "validate"),
+		newCaptchaStage(ns.Name, "captcha", "secret", "key"),
+		newSource(ns.Name, "source"),
+		dt,
+	}
+	for _, o := range objs {
+		if err := k8s.Create(ctx, o); err != nil {
+			return fmt.Errorf("warming up: %w", err)
+		}
+	}
+	var failure string
+	g := NewGomega(func(message string, _ ...int) { failure = message })
+	ok := g.Eventually(func(g Gomega) {
+		for _, o := range objs {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), o)).To(Succeed())
+			g.Expect(meta.FindStatusCondition(statusOf(o).Conditions, flowsv1alpha1.ConditionReady)).NotTo(BeNil(),
+				"%T %s has no Ready condition: is its controller running?", o, o.GetName())
+		}
+	}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+	if !ok {
+		return fmt.Errorf("warming up: %s", failure)
+	}
+	return nil
+}
+
+// namespace creates a namespace for one test.
+func namespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+// create creates objects, failing the test on error.
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := k8s.Create(context.Background(), o); err != nil {
+			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
+		}
+	}
+}
+
+// remove deletes objects, failing the test on error.
+func remove(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := k8s.Delete(context.Background(), o); err != nil {
+			t.Fatalf("deleting %T %s: %v", o, o.GetName(), err)
+		}
+	}
+}
+
+// update reads obj, applies change and writes it back, retrying on conflict.
+func update[T client.Object](t *testing.T, obj T, change func(T)) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+		change(obj)
+		g.Expect(k8s.Update(context.Background(), obj)).To(Succeed())
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+}
+
+// condition reads obj and returns one of its conditions, once the status
+// describes the object's current generation.
+func condition(g Gomega, obj client.Object, typ string) *metav1.Condition {
+	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	st := statusOf(obj)
+	g.Expect(st.ObservedGeneration).To(Equal(obj.GetGeneration()), "status.observedGeneration of %s", obj.GetName())
+	return meta.FindStatusCondition(st.Conditions, typ)
+}
+
+// expectReady waits until obj's Ready condition has the status and reason,
+// and its message contains each of parts.
+func expectReady(t *testing.T, obj client.Object, status metav1.ConditionStatus, reason string, parts ...string) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		c := condition(g, obj, flowsv1alpha1.ConditionReady)
+		g.Expect(c).NotTo(BeNil(), "no Ready condition on %s", obj.GetName())
+		g.Expect(c.Status).To(Equal(status), "Ready of %s: %s", obj.GetName(), c.Message)
+		g.Expect(c.Reason).To(Equal(reason), "Ready of %s: %s", obj.GetName(), c.Message)
+		for _, p := range parts {
+			g.Expect(c.Message).To(ContainSubstring(p))
+		}
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+}
+
+// expectWarning waits until obj's Warning condition is True with the reason
+// and its message contains each of parts.
+func expectWarning(t *testing.T, obj client.Object, reason string, parts ...string) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		c := condition(g, obj, flowsv1alpha1.ConditionWarning)
+		g.Expect(c).NotTo(BeNil(), "no Warning condition on %s", obj.GetName())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(c.Reason).To(Equal(reason))
+		for _, p := range parts {
+			g.Expect(c.Message).To(ContainSubstring(p))
+		}
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+}
+
+// expectNoWarning waits until obj has no Warning condition.
+func expectNoWarning(t *testing.T, obj client.Object) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(condition(g, obj, flowsv1alpha1.ConditionWarning)).To(BeNil())
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+}
+
+// expectEvent waits for a Warning Event about obj with the reason and a
+// note containing each of parts.
+func expectEvent(t *testing.T, obj client.Object, reason string, parts ...string) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		found := eventsAbout(g, obj, reason)
+		g.Expect(found).NotTo(BeEmpty(), "no %s Event about %s", reason, obj.GetName())
+		for _, p := range parts {
+			g.Expect(found[0].Note).To(ContainSubstring(p))
+		}
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+}
+
+// eventsAbout lists the events.k8s.io Events stagehand recorded about obj
+// with the reason.
+func eventsAbout(g Gomega, obj client.Object, reason string) []eventsv1.Event {
+	ns := obj.GetNamespace()
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	var list eventsv1.EventList
+	g.Expect(k8s.List(context.Background(), &list, client.InNamespace(ns))).To(Succeed())
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Name == obj.GetName() && e.Regarding.UID == obj.GetUID() && e.Reason == reason {
+			g.Expect(e.Type).To(Equal(corev1.EventTypeWarning))
+			g.Expect(e.ReportingController).To(Equal(EventSource))
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Objects, minimal and valid.
+
+func ref(name string) *flowsv1alpha1.LocalObjectReference {
+	return &flowsv1alpha1.LocalObjectReference{Name: name}
+}
+
+func newFlow(ns, name string, d flowsv1alpha1.FlowDesignation) *flowsv1alpha1.Flow {
+	return &flowsv1alpha1.Flow{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       flowsv1alpha1.FlowSpec{Title: name, Designation: d},
+	}
+}
+
+func newBinding(ns, name, flow string, kind flowsv1alpha1.StageKind, stage string, order int32) *flowsv1alpha1.FlowStageBinding {
+	return &flowsv1alpha1.FlowStageBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef: flowsv1alpha1.LocalObjectReference{Name: flow},
+			StageRef:  flowsv1alpha1.StageReference{Kind: kind, Name: stage},
+			Order:     order,
+		},
+	}
+}
+
+func newPasswordStage(ns, name string) *flowsv1alpha1.PasswordStage {
+	return &flowsv1alpha1.PasswordStage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}},
+	}
+}
+
+func newIdentificationStage(ns, name string) *flowsv1alpha1.IdentificationStage {
+	return &flowsv1alpha1.IdentificationStage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       flowsv1alpha1.IdentificationStageSpec{UserFields: []flowsv1alpha1.UserField{"username"}},
+	}
+}
+
+func newValidateStage(ns, name string, classes ...flowsv1alpha1.DeviceClass) *flowsv1alpha1.AuthenticatorValidateStage {
+	return &flowsv1alpha1.AuthenticatorValidateStage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       flowsv1alpha1.AuthenticatorValidateStageSpec{DeviceClasses: classes},
+	}
+}
+
+func newCaptchaStage(ns, name, secret, key string) *flowsv1alpha1.CaptchaStage {
+	return &flowsv1alpha1.CaptchaStage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: flowsv1alpha1.CaptchaStageSpec{
+			PublicKey:           "public",
+			PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: secret, Key: key},
+		},
+	}
+}
+
+func newSource(ns, name string) *flowsv1alpha1.Source {
+	return &flowsv1alpha1.Source{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+}
+
+func newSecret(ns, name string, data map[string]string) *corev1.Secret {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{}}
+	for k, v := range data {
+		s.Data[k] = []byte(v)
+	}
+	return s
+}
+
+// newDeviceType makes a cluster-scoped device type whose name starts with
+// the test's namespace, so tests do not collide.
+func newDeviceType(ns, name, aaguid string) *flowsv1alpha1.WebAuthnDeviceType {
+	return &flowsv1alpha1.WebAuthnDeviceType{
+		ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name, Labels: map[string]string{"test": ns}},
+		Spec:       flowsv1alpha1.WebAuthnDeviceTypeSpec{AAGUID: aaguid, Description: strings.ToUpper(name)},
+	}
+}
