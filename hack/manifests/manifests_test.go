@@ -1,0 +1,502 @@
+package manifests
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+const (
+	namespace      = "stagehand-system"
+	serviceAccount = "stagehand-controller-manager"
+	group          = "flows.stagehand.dev"
+)
+
+// The resources of the eight stagehand kinds.
+var kinds = []string{
+	"flows", "flowstagebindings", "identificationstages", "passwordstages",
+	"authenticatorvalidatestages", "captchastages", "sources", "webauthndevicetypes",
+}
+
+// deployment is config/default rendered as `make deploy` and
+// `kubectl kustomize config/default` render it.
+type deployment struct {
+	objs []*unstructured.Unstructured
+}
+
+func renderDefault(t *testing.T, image string) *deployment {
+	t.Helper()
+	objs, err := Objects(filepath.Join(Root(), "config", "default"), image)
+	if err != nil {
+		t.Fatalf("config/default does not render: %v", err)
+	}
+	return &deployment{objs: objs}
+}
+
+// get finds one object by kind, namespace and name and converts it to out.
+func (d *deployment) get(t *testing.T, kind, ns, name string, out any) {
+	t.Helper()
+	for _, o := range d.objs {
+		if o.GetKind() == kind && o.GetNamespace() == ns && o.GetName() == name {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, out); err != nil {
+				t.Fatalf("%s %s/%s: %v", kind, ns, name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("config/default has no %s %q in namespace %q; it has:\n%s", kind, name, ns, d.list())
+}
+
+func (d *deployment) list() string {
+	var b strings.Builder
+	for _, o := range d.objs {
+		b.WriteString("  " + o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName() + "\n")
+	}
+	return b.String()
+}
+
+func (d *deployment) manager(t *testing.T) *appsv1.Deployment {
+	t.Helper()
+	var dep appsv1.Deployment
+	d.get(t, "Deployment", namespace, "stagehand-controller-manager", &dep)
+	return &dep
+}
+
+func TestDefaultRenders(t *testing.T) {
+	d := renderDefault(t, "")
+
+	// Every object is either cluster-scoped or in stagehand-system, and
+	// carries the stagehand- prefix, except the CRDs, whose names are fixed.
+	clusterScoped := []string{"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+	crds := 0
+	for _, o := range d.objs {
+		if o.GetKind() == "CustomResourceDefinition" {
+			crds++
+			if !strings.HasSuffix(o.GetName(), "."+group) {
+				t.Errorf("CRD %s: the name prefix must not touch CRDs", o.GetName())
+			}
+			continue
+		}
+		if !strings.HasPrefix(o.GetName(), "stagehand-") {
+			t.Errorf("%s %s lacks the stagehand- prefix", o.GetKind(), o.GetName())
+		}
+		if slices.Contains(clusterScoped, o.GetKind()) != (o.GetNamespace() == "") {
+			t.Errorf("%s %s is in namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
+		} else if o.GetNamespace() != "" && o.GetNamespace() != namespace {
+			t.Errorf("%s %s is in namespace %q, not %s", o.GetKind(), o.GetName(), o.GetNamespace(), namespace)
+		}
+	}
+	if crds != len(kinds) {
+		t.Errorf("config/default has %d CRDs, want %d (one per kind)", crds, len(kinds))
+	}
+
+	var ns corev1.Namespace
+	d.get(t, "Namespace", "", namespace, &ns)
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace %s does not enforce the restricted Pod Security Standard: labels %v", namespace, ns.Labels)
+	}
+	var sa corev1.ServiceAccount
+	d.get(t, "ServiceAccount", namespace, serviceAccount, &sa)
+}
+
+// Each CRD that `make manifests` generates is in config/crd, so a new kind
+// cannot be left out of a deployment.
+func TestCRDKustomizationListsEveryBase(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(Root(), "config", "crd", "bases", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range files {
+		// bases/<group>_<plural>.yaml holds the CRD <plural>.<group>.
+		g, plural, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".yaml"), "_")
+		want = append(want, plural+"."+g)
+	}
+	objs, err := Objects(filepath.Join(Root(), "config", "crd"), "")
+	if err != nil {
+		t.Fatalf("config/crd does not render: %v", err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.GetName())
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("config/crd/kustomization.yaml renders CRDs\n  %v\nbut config/crd/bases holds\n  %v", got, want)
+	}
+}
+
+func TestManagerDeployment(t *testing.T) {
+	d := renderDefault(t, "")
+	dep := d.manager(t)
+
+	if dep.Spec.Replicas == nil {
+		t.Error("replicas is not set, so 1: want 2")
+	} else if *dep.Spec.Replicas != 2 {
+		t.Errorf("replicas = %d, want 2", *dep.Spec.Replicas)
+	}
+	if ru := dep.Spec.Strategy.RollingUpdate; ru == nil || ru.MaxUnavailable == nil || ru.MaxUnavailable.IntValue() != 0 {
+		t.Errorf("a rollout may take a serving replica away first: strategy %+v", dep.Spec.Strategy)
+	}
+	pod := dep.Spec.Template.Spec
+	if pod.ServiceAccountName != serviceAccount {
+		t.Errorf("serviceAccountName = %q, want %q", pod.ServiceAccountName, serviceAccount)
+	}
+	selector, err := metav1LabelSelector(dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !selector.Matches(labels.Set(dep.Spec.Template.Labels)) {
+		t.Errorf("the selector %v does not match the pod template's labels %v", selector, dep.Spec.Template.Labels)
+	}
+
+	// The pod meets the restricted Pod Security Standard.
+	psc := pod.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Errorf("pod securityContext.runAsNonRoot is not true: %+v", psc)
+	}
+	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext.seccompProfile is not RuntimeDefault: %+v", psc)
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("the pod has %d containers, want 1", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	if c.Image != Image {
+		t.Errorf("image = %q, want %q", c.Image, Image)
+	}
+	sc := c.SecurityContext
+	switch {
+	case sc == nil:
+		t.Error("the manager container has no securityContext")
+	default:
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Error("allowPrivilegeEscalation is not false")
+		}
+		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Error("readOnlyRootFilesystem is not true")
+		}
+		if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") || len(sc.Capabilities.Add) > 0 {
+			t.Errorf("capabilities are not dropped: %+v", sc.Capabilities)
+		}
+		if sc.Privileged != nil && *sc.Privileged {
+			t.Error("the container is privileged")
+		}
+	}
+
+	// The flags the manager is run with, and the ports they open.
+	args := strings.Join(append(slices.Clone(c.Command), c.Args...), " ")
+	for _, want := range []string{"--leader-elect", "--health-probe-bind-address=:8081", "--metrics-bind-address=:8443", "--api-bind-address=:9000"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("the manager runs as %q, without %s", args, want)
+		}
+	}
+	if slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "--api-auth") && a != "--api-auth=kubernetes" }) {
+		t.Errorf("the manager runs as %q: a deployment must not turn the API's authentication off", args)
+	}
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	for name, port := range map[string]int32{"api": 9000, "metrics": 8443, "health": 8081} {
+		if ports[name] != port {
+			t.Errorf("container port %q = %d, want %d (ports %v)", name, ports[name], port, ports)
+		}
+	}
+
+	// Probes on the manager's health endpoints.
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
+		if p.probe == nil || p.probe.HTTPGet == nil {
+			t.Errorf("no HTTP %s probe", p.name)
+			continue
+		}
+		if p.probe.HTTPGet.Path != p.path || resolvePort(p.probe.HTTPGet.Port, ports) != 8081 {
+			t.Errorf("%s probe gets %s on port %s, want %s on 8081", p.name, p.probe.HTTPGet.Path, p.probe.HTTPGet.Port.String(), p.path)
+		}
+	}
+
+	// Requests and limits for CPU and memory, requests within limits.
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		req, hasReq := c.Resources.Requests[r]
+		lim, hasLim := c.Resources.Limits[r]
+		if !hasReq || !hasLim {
+			t.Errorf("%s: request %v, limit %v: want both", r, c.Resources.Requests, c.Resources.Limits)
+			continue
+		}
+		if req.Cmp(lim) > 0 {
+			t.Errorf("%s request %s is above its limit %s", r, req.String(), lim.String())
+		}
+	}
+
+	// Replicas spread over nodes; a PodDisruptionBudget keeps one serving.
+	if len(pod.TopologySpreadConstraints) == 0 || pod.TopologySpreadConstraints[0].TopologyKey != "kubernetes.io/hostname" {
+		t.Errorf("the replicas are not spread over nodes: %+v", pod.TopologySpreadConstraints)
+	}
+	var pdb policyv1.PodDisruptionBudget
+	d.get(t, "PodDisruptionBudget", namespace, "stagehand-controller-manager", &pdb)
+	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() < 1 {
+		t.Errorf("the PodDisruptionBudget lets every replica go: %+v", pdb.Spec)
+	}
+	if pdb.Spec.Selector == nil || !labels.SelectorFromSet(pdb.Spec.Selector.MatchLabels).Matches(labels.Set(dep.Spec.Template.Labels)) {
+		t.Errorf("the PodDisruptionBudget's selector %v does not select the manager's pods", pdb.Spec.Selector)
+	}
+}
+
+func TestServices(t *testing.T) {
+	d := renderDefault(t, "")
+	dep := d.manager(t)
+	ports := map[string]int32{}
+	for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	for _, s := range []struct {
+		name       string
+		port, pod  int32
+		targetName string
+	}{{"stagehand-api", 9000, 9000, "api"}, {"stagehand-metrics", 8443, 8443, "metrics"}} {
+		var svc corev1.Service
+		d.get(t, "Service", namespace, s.name, &svc)
+		if len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(dep.Spec.Template.Labels)) {
+			t.Errorf("Service %s selects %v, not the manager's pods (%v)", s.name, svc.Spec.Selector, dep.Spec.Template.Labels)
+		}
+		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != s.port || resolvePort(svc.Spec.Ports[0].TargetPort, ports) != s.pod {
+			t.Errorf("Service %s ports %+v, want %d to the pod's %d", s.name, svc.Spec.Ports, s.port, s.pod)
+		}
+	}
+}
+
+func TestRBAC(t *testing.T) {
+	d := renderDefault(t, "")
+	rb := newRBAC(t, d)
+	manager := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: serviceAccount, Namespace: namespace}
+
+	// The API and the secure metrics endpoint review their callers.
+	for _, p := range []struct{ group, resource string }{
+		{"authentication.k8s.io", "tokenreviews"},
+		{"authorization.k8s.io", "subjectaccessreviews"},
+	} {
+		if !rb.allows(manager, "create", p.group, p.resource, "") {
+			t.Errorf("the manager may not create %s.%s", p.resource, p.group)
+		}
+	}
+
+	// Leader election: a Lease in its own namespace, and nowhere else.
+	for _, verb := range []string{"get", "create", "update"} {
+		if !rb.allows(manager, verb, "coordination.k8s.io", "leases", namespace) {
+			t.Errorf("the manager may not %s leases in %s", verb, namespace)
+		}
+	}
+	if rb.allows(manager, "update", "coordination.k8s.io", "leases", "kube-system") {
+		t.Error("the manager may update leases outside its namespace")
+	}
+
+	// The controllers read every kind and write its status (role.yaml,
+	// generated from the reconcilers' RBAC markers).
+	for _, k := range kinds {
+		for _, verb := range []string{"get", "list", "watch"} {
+			if !rb.allows(manager, verb, group, k, "default") {
+				t.Errorf("the manager may not %s %s: a +kubebuilder:rbac marker is missing", verb, k)
+			}
+		}
+		if !rb.allows(manager, "patch", group, k+"/status", "default") && !rb.allows(manager, "update", group, k+"/status", "default") {
+			t.Errorf("the manager may not write %s/status: a +kubebuilder:rbac marker is missing", k)
+		}
+	}
+
+	// Least privilege: no wildcards, no escalation.
+	for _, r := range rb.roles {
+		for _, rule := range r.rules {
+			if slices.Contains(rule.Verbs, "*") || slices.Contains(rule.Resources, "*") || slices.Contains(rule.APIGroups, "*") {
+				t.Errorf("%s grants a wildcard: %+v", r.name, rule)
+			}
+			for _, v := range []string{"escalate", "bind", "impersonate"} {
+				if slices.Contains(rule.Verbs, v) {
+					t.Errorf("%s grants %s: %+v", r.name, v, rule)
+				}
+			}
+		}
+	}
+	if rb.allows(manager, "create", "", "secrets", "default") || rb.allows(manager, "update", "", "secrets", "default") {
+		t.Error("the manager may write Secrets; it only ever reads them")
+	}
+
+	// The viewer role is what a caller of the API needs: read, and only read,
+	// every kind; aggregated into the built-in view role.
+	viewer := rb.role("ClusterRole", "", "stagehand-viewer-role")
+	if viewer == nil {
+		t.Fatalf("no ClusterRole stagehand-viewer-role")
+	}
+	if viewer.labels["rbac.authorization.k8s.io/aggregate-to-view"] != "true" {
+		t.Errorf("stagehand-viewer-role is not aggregated into view: labels %v", viewer.labels)
+	}
+	for _, k := range kinds {
+		for _, verb := range []string{"get", "list", "watch"} {
+			if !ruleAllows(viewer.rules, verb, group, k) {
+				t.Errorf("stagehand-viewer-role may not %s %s", verb, k)
+			}
+		}
+		for _, verb := range []string{"create", "update", "patch", "delete"} {
+			if ruleAllows(viewer.rules, verb, group, k) || ruleAllows(viewer.rules, verb, group, k+"/status") {
+				t.Errorf("stagehand-viewer-role may %s %s", verb, k)
+			}
+		}
+	}
+}
+
+// The image `make deploy IMG=...` asks for replaces the default one, in each
+// form an image reference takes.
+func TestImageOverride(t *testing.T) {
+	for _, img := range []string{
+		"registry.example/team/stagehand:v1.2.3",
+		"localhost:5000/stagehand:pr-7",
+		"registry.example/stagehand@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	} {
+		dep := renderDefault(t, img).manager(t)
+		if got := dep.Spec.Template.Spec.Containers[0].Image; got != img {
+			t.Errorf("--image=%s renders image %s", img, got)
+		}
+	}
+	// A bare name keeps the default tag, as kustomize's images: entry does.
+	if got := renderDefault(t, "stagehand").manager(t).Spec.Template.Spec.Containers[0].Image; got != "stagehand:dev" {
+		t.Errorf("--image=stagehand renders image %s, want stagehand:dev", got)
+	}
+}
+
+// config/samples, which `make dev` applies, renders too.
+func TestSamplesRender(t *testing.T) {
+	dir := filepath.Join(Root(), "config", "samples")
+	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err != nil {
+		t.Skip("no config/samples/kustomization.yaml yet")
+	}
+	objs, err := Objects(dir, "")
+	if err != nil {
+		t.Fatalf("config/samples does not render: %v", err)
+	}
+	if len(objs) == 0 {
+		t.Fatal("config/samples renders no object")
+	}
+}
+
+func metav1LabelSelector(dep *appsv1.Deployment) (labels.Selector, error) {
+	if dep.Spec.Selector == nil {
+		return labels.Nothing(), nil
+	}
+	return labels.SelectorFromSet(dep.Spec.Selector.MatchLabels), nil
+}
+
+// resolvePort turns a named or numbered port into a number.
+func resolvePort(p intstr.IntOrString, named map[string]int32) int32 {
+	if p.Type == intstr.Int {
+		return p.IntVal
+	}
+	return named[p.StrVal]
+}
+
+// rbac evaluates the rendered roles and bindings the way the API server's RBAC
+// authorizer does, for resource rules.
+type rbac struct {
+	roles    []role
+	bindings []binding
+}
+
+type role struct {
+	kind, namespace, name string
+	labels                map[string]string
+	rules                 []rbacv1.PolicyRule
+}
+
+type binding struct {
+	namespace string // empty for a ClusterRoleBinding
+	roleRef   rbacv1.RoleRef
+	subjects  []rbacv1.Subject
+}
+
+func newRBAC(t *testing.T, d *deployment) *rbac {
+	t.Helper()
+	rb := &rbac{}
+	for _, o := range d.objs {
+		switch o.GetKind() {
+		case "ClusterRole", "Role":
+			var r rbacv1.ClusterRole // Role has the same rules field
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &r); err != nil {
+				t.Fatal(err)
+			}
+			rb.roles = append(rb.roles, role{kind: o.GetKind(), namespace: o.GetNamespace(), name: o.GetName(), labels: o.GetLabels(), rules: r.Rules})
+		case "ClusterRoleBinding", "RoleBinding":
+			var b rbacv1.RoleBinding
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &b); err != nil {
+				t.Fatal(err)
+			}
+			rb.bindings = append(rb.bindings, binding{namespace: o.GetNamespace(), roleRef: b.RoleRef, subjects: b.Subjects})
+		}
+	}
+	for _, b := range rb.bindings {
+		ns := b.namespace
+		if b.roleRef.Kind == "ClusterRole" {
+			ns = ""
+		}
+		if rb.role(b.roleRef.Kind, ns, b.roleRef.Name) == nil {
+			t.Errorf("a binding refers to %s %q, which config/default does not have", b.roleRef.Kind, b.roleRef.Name)
+		}
+	}
+	return rb
+}
+
+func (rb *rbac) role(kind, ns, name string) *role {
+	for i, r := range rb.roles {
+		if r.kind == kind && r.namespace == ns && r.name == name {
+			return &rb.roles[i]
+		}
+	}
+	return nil
+}
+
+// allows tells whether subject may verb the resource of group in namespace
+// (empty: cluster-wide).
+func (rb *rbac) allows(subject rbacv1.Subject, verb, group, resource, ns string) bool {
+	for _, b := range rb.bindings {
+		if !slices.Contains(b.subjects, subject) {
+			continue
+		}
+		if b.namespace != "" && b.namespace != ns {
+			continue // a RoleBinding grants only in its namespace
+		}
+		roleNS := ""
+		if b.roleRef.Kind == "Role" {
+			roleNS = b.namespace
+		}
+		if r := rb.role(b.roleRef.Kind, roleNS, b.roleRef.Name); r != nil && ruleAllows(r.rules, verb, group, resource) {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleAllows(rules []rbacv1.PolicyRule, verb, group, resource string) bool {
+	for _, r := range rules {
+		if matches(r.Verbs, verb) && matches(r.APIGroups, group) && matches(r.Resources, resource) {
+			return true
+		}
+	}
+	return false
+}
+
+func matches(list []string, s string) bool {
+	return slices.Contains(list, s) || slices.Contains(list, "*")
+}
