@@ -110,6 +110,7 @@ func setConditions(st *flowsv1alpha1.Status, generation int64, ready metav1.Cond
 	ready.ObservedGeneration = generation
 	ready.LastTransitionTime = now
 	meta.SetStatusCondition(&st.Conditions, ready)
+	setKstatusConditions(st, ready)
 
 	if len(warnings) == 0 {
 		meta.RemoveStatusCondition(&st.Conditions, flowsv1alpha1.ConditionWarning)
@@ -135,6 +136,32 @@ func setConditions(st *flowsv1alpha1.Status, generation int64, ready metav1.Cond
 		}
 	}
 	return fresh
+}
+
+// setKstatusConditions derives kstatus's abnormal-true conditions from
+// Ready, so that tools built on kstatus (Flux's health checks among them),
+// which do not read Ready, see an object that is not Ready as InProgress
+// (Reconciling: waiting for a reference that may still appear) or Failed
+// (Stalled: a reference that exists but cannot be used, colliding bindings).
+// Both are absent while the object is Ready.
+func setKstatusConditions(st *flowsv1alpha1.Status, ready metav1.Condition) {
+	set, clear := "", []string{flowsv1alpha1.ConditionReconciling, flowsv1alpha1.ConditionStalled}
+	if ready.Status != metav1.ConditionTrue {
+		switch ready.Reason {
+		case flowsv1alpha1.ReasonReferenceInvalid, flowsv1alpha1.ReasonBindingConflict:
+			set, clear = flowsv1alpha1.ConditionStalled, clear[:1]
+		default:
+			set, clear = flowsv1alpha1.ConditionReconciling, clear[1:]
+		}
+	}
+	for _, t := range clear {
+		meta.RemoveStatusCondition(&st.Conditions, t)
+	}
+	if set != "" {
+		c := ready
+		c.Type, c.Status = set, metav1.ConditionTrue
+		meta.SetStatusCondition(&st.Conditions, c)
+	}
 }
 
 // previousWarnings are the warning messages the Warning condition carries.

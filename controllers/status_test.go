@@ -167,6 +167,29 @@ func TestSetConditions(t *testing.T) {
 		g.Expect(c.LastTransitionTime).To(Equal(t1))
 	})
 
+	t.Run("kstatus: Reconciling while a reference may still appear, Stalled while it needs a fix, neither when Ready", func(t *testing.T) {
+		g := NewWithT(t)
+		invalid := readyFromReferences([]resolved{{Reference: reference("spec.privateKeySecretRef", "Secret", "s"), Obj: &corev1.Secret{}, Invalid: `has no key "k"`}})
+		conflict := metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: flowsv1alpha1.ReasonBindingConflict, Message: "collide"}
+		types := func(st flowsv1alpha1.Status) []string {
+			var out []string
+			for _, c := range st.Conditions {
+				out = append(out, c.Type+"="+string(c.Status)+"/"+c.Reason)
+			}
+			return out
+		}
+		var st flowsv1alpha1.Status
+		setConditions(&st, 1, notFound, nil, t0)
+		g.Expect(types(st)).To(ConsistOf("Ready=False/ReferenceNotFound", "Reconciling=True/ReferenceNotFound"))
+		g.Expect(meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionReconciling).Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found`))
+		setConditions(&st, 1, invalid, nil, t1)
+		g.Expect(types(st)).To(ConsistOf("Ready=False/ReferenceInvalid", "Stalled=True/ReferenceInvalid"))
+		setConditions(&st, 1, conflict, nil, t1)
+		g.Expect(types(st)).To(ConsistOf("Ready=False/BindingConflict", "Stalled=True/BindingConflict"))
+		setConditions(&st, 1, resolvedReady, nil, t1)
+		g.Expect(types(st)).To(ConsistOf("Ready=True/Resolved"))
+	})
+
 	t.Run("warnings: present while they last, fresh when they appear", func(t *testing.T) {
 		g := NewWithT(t)
 		var st flowsv1alpha1.Status

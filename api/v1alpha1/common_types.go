@@ -16,6 +16,19 @@ const (
 	// such as a recovery flow reference that points at a flow whose
 	// designation is not recovery. It does not make the object not Ready.
 	ConditionWarning = "Warning"
+
+	// ConditionReconciling is present, and True, while the object is not
+	// Ready for a reason that may resolve by itself: a reference to an object
+	// that does not exist yet (GitOps tools apply in any order), or a flow
+	// whose stages are not all Ready yet. kstatus (and so Flux's health
+	// checks) reads it as InProgress.
+	ConditionReconciling = "Reconciling"
+
+	// ConditionStalled is present, and True, while the object is not Ready
+	// for a reason only a person can fix: a reference to an object that
+	// exists but cannot be used, or colliding bindings. kstatus reads it as
+	// Failed.
+	ConditionStalled = "Stalled"
 )
 
 // Reasons of the Ready condition.
@@ -66,9 +79,11 @@ type Status struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions describe the object's state: Ready (True, False or Unknown,
-	// with a reason and a message naming every problem reference) and, while
-	// there is something to warn about, Warning.
+	// conditions describe the object's state: Ready (True or False, with a
+	// reason and a message naming every problem reference); while it is
+	// False, Reconciling (waiting for something that may still appear) or
+	// Stalled (needs a fix), as kstatus expects; and, while there is
+	// something to warn about, Warning.
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=8
