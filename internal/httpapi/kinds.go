@@ -20,6 +20,10 @@ type kindInfo struct {
 	// resource is the kind's plural resource name, for SubjectAccessReviews.
 	resource string
 
+	// listRoute and detailRoute are the route templates, the metrics'
+	// route label.
+	listRoute, detailRoute string
+
 	component         string
 	verboseName       string
 	verboseNamePlural string
@@ -34,6 +38,8 @@ var (
 	identificationKind = kindInfo{
 		kind:              flowsv1alpha1.StageKindIdentification,
 		route:             "identification",
+		listRoute:         apiPrefix + "identification/",
+		detailRoute:       apiPrefix + "identification/{stage_uuid}/",
 		resource:          "identificationstages",
 		component:         "ak-stage-identification-form",
 		verboseName:       "Identification Stage",
@@ -43,6 +49,8 @@ var (
 	passwordKind = kindInfo{
 		kind:              flowsv1alpha1.StageKindPassword,
 		route:             "password",
+		listRoute:         apiPrefix + "password/",
+		detailRoute:       apiPrefix + "password/{stage_uuid}/",
 		resource:          "passwordstages",
 		component:         "ak-stage-password-form",
 		verboseName:       "Password Stage",
@@ -52,6 +60,8 @@ var (
 	authenticatorValidateKind = kindInfo{
 		kind:              flowsv1alpha1.StageKindAuthenticatorValidate,
 		route:             "authenticator/validate",
+		listRoute:         apiPrefix + "authenticator/validate/",
+		detailRoute:       apiPrefix + "authenticator/validate/{stage_uuid}/",
 		resource:          "authenticatorvalidatestages",
 		component:         "ak-stage-authenticator-validate-form",
 		verboseName:       "Authenticator Validation Stage",

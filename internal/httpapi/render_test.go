@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -307,6 +308,11 @@ func TestPolicyBindingModelPtrID(t *testing.T) {
 	}
 	if got != PolicyBindingModelPtrID(flowUID) {
 		t.Fatal("not deterministic")
+	}
+	for _, u := range []string{string(flowUID), "6f1a1e0c-1f0e-4c5e-9d43-5b1f1c2a7e90", "", strings.Repeat("x", 100)} {
+		if got, want := PolicyBindingModelPtrID(types.UID(u)), uuid.NewSHA1(policyBindingModelNamespace, []byte(u)).String(); got != want {
+			t.Errorf("PolicyBindingModelPtrID(%q) = %s, want uuid.NewSHA1's %s", u, got, want)
+		}
 	}
 	if u := uuid.MustParse(got); u.Version() != 5 {
 		t.Fatalf("version %d, want 5", u.Version())

@@ -1,18 +1,3 @@
-// Package httpapi serves authentik's stage retrieve and list endpoints from
-// the manager's cache:
-//
-//	GET /api/v3/stages/identification/[{stage_uuid}/]
-//	GET /api/v3/stages/password/[{stage_uuid}/]
-//	GET /api/v3/stages/authenticator/validate/[{stage_uuid}/]
-//
-// with authentik's bodies (field names, order, types and defaults), its
-// pagination, filters, search and ordering, and its error bodies. It reads
-// only the cache, through the refs indexes (by uid, by binding target), so a
-// request never waits on the API server once its caller's token and
-// permissions are cached. It knows nothing of the reconcilers.
-//
-// The server is a manager Runnable that runs on every replica, leader or
-// not, and answers 503 until the cache has synced.
 package httpapi
 
 import (
@@ -296,20 +281,17 @@ func (s *Server) route(path string) (ep endpoint, pk string, detail bool, label 
 		}
 		r = r[1:]
 		if r == "" {
-			return e, "", false, e.kindInfo().listRoute()
+			return e, "", false, e.kindInfo().listRoute
 		}
 		// Django REST framework's router matches the pk as [^/.]+ and
 		// needs the trailing slash.
 		seg, ok := strings.CutSuffix(r, "/")
 		if ok && seg != "" && !strings.ContainsAny(seg, "/.") {
-			return e, seg, true, e.kindInfo().detailRoute()
+			return e, seg, true, e.kindInfo().detailRoute
 		}
 	}
 	return nil, "", false, "unmatched"
 }
-
-func (k *kindInfo) listRoute() string   { return apiPrefix + k.route + "/" }
-func (k *kindInfo) detailRoute() string { return apiPrefix + k.route + "/{stage_uuid}/" }
 
 // ServeHTTP answers one request: 503 until the cache has synced, 404 for an
 // unknown route, then (as DRF does) authentication, then 405 for a method

@@ -1,0 +1,276 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+)
+
+// fakeReviewer answers TokenReviews from a table of tokens and
+// SubjectAccessReviews from a table of (user, namespace) grants, and counts
+// them. A grant for namespace "" is a cluster-wide one.
+type fakeReviewer struct {
+	tokens map[string]string
+	grants map[string][]string
+	delay  time.Duration
+	fail   atomic.Bool
+
+	tokenReviews  atomic.Int64
+	accessReviews atomic.Int64
+}
+
+func (f *fakeReviewer) Create(_ context.Context, obj client.Object, _ ...client.CreateOption) error {
+	time.Sleep(f.delay) // the API server's latency, so that requests overlap
+	if f.fail.Load() {
+		return errors.New("connection refused")
+	}
+	switch o := obj.(type) {
+	case *authenticationv1.TokenReview:
+		f.tokenReviews.Add(1)
+		if user, ok := f.tokens[o.Spec.Token]; ok {
+			o.Status = authenticationv1.TokenReviewStatus{Authenticated: true, User: authenticationv1.UserInfo{
+				Username: user, UID: "uid-" + user, Groups: []string{"system:authenticated"},
+				Extra: map[string]authenticationv1.ExtraValue{"scope": {"all"}},
+			}}
+		} else {
+			o.Status = authenticationv1.TokenReviewStatus{Error: "invalid bearer token"}
+		}
+	case *authorizationv1.SubjectAccessReview:
+		f.accessReviews.Add(1)
+		ra := o.Spec.ResourceAttributes
+		if ra.Verb != "get" || ra.Group != "flows.stagehand.dev" || o.Spec.UID != "uid-"+o.Spec.User || len(o.Spec.Extra["scope"]) != 1 {
+			return errors.New("unexpected review")
+		}
+		for _, g := range f.grants[o.Spec.User] {
+			if g == "" || g == ra.Namespace {
+				o.Status.Allowed = true
+			}
+		}
+	default:
+		return errors.New("unexpected object")
+	}
+	return nil
+}
+
+func (f *fakeReviewer) reviews() int64 { return f.tokenReviews.Load() + f.accessReviews.Load() }
+
+// authFixtures adds a second namespace, with one PasswordStage, to fixtures.
+func authFixtures() []client.Object {
+	return append(fixtures(),
+		&flowsv1alpha1.PasswordStage{ObjectMeta: om("other", "other-password", 500), Spec: flowsv1alpha1.PasswordStageSpec{
+			Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"},
+		}},
+	)
+}
+
+func authServer(t testing.TB, rv *fakeReviewer, reg prometheus.Registerer) *Server {
+	t.Helper()
+	s, err := New(Options{
+		Addr: "127.0.0.1:0", Reader: fakeReader(t, authFixtures()...), Auth: AuthKubernetes, Reviewer: rv,
+		AuthCacheTTL: time.Minute, AuthNegativeCacheTTL: time.Minute, Metrics: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newFakeReviewer() *fakeReviewer {
+	return &fakeReviewer{
+		tokens: map[string]string{"reader": "reader", "other-reader": "other-reader", "nobody": "nobody", "admin": "admin"},
+		grants: map[string][]string{"reader": {ns}, "other-reader": {"other"}, "admin": {""}},
+	}
+}
+
+func TestAuthPaths(t *testing.T) {
+	s := authServer(t, newFakeReviewer(), nil)
+	pw := "/api/v3/stages/password/"
+	id := "/api/v3/stages/identification/"
+	cases := []struct {
+		name, token, path string
+		code              int
+		body              string
+	}{
+		{"no credentials", "", pw + string(uid(2)) + "/", 403, `{"detail":"Authentication credentials were not provided."}`},
+		{"no credentials, list", "", pw, 403, `{"detail":"Authentication credentials were not provided."}`},
+		{"no credentials, malformed pk", "", pw + "x/", 403, `{"detail":"Authentication credentials were not provided."}`},
+		{"no credentials, unknown route", "", "/api/v3/flows/", 404, `{"detail":"Not found."}`},
+		{"bad token", "wrong", pw + string(uid(2)) + "/", 403, `{"detail":"Token invalid/expired"}`},
+		{"reader of the namespace", "reader", pw + string(uid(2)) + "/", 200, ""},
+		{"reader, object in another namespace", "reader", pw + string(uid(500)) + "/", 404, `{"detail":"No PasswordStage matches the given query."}`},
+		{"reader of another namespace", "other-reader", pw + string(uid(2)) + "/", 404, `{"detail":"No PasswordStage matches the given query."}`},
+		{"reader of another namespace, kind absent there", "other-reader", id + string(uid(1)) + "/", 403, `{"detail":"You do not have permission to perform this action."}`},
+		{"reader of another namespace, kind absent there, list", "other-reader", id, 403, `{"detail":"You do not have permission to perform this action."}`},
+		{"no role", "nobody", pw + string(uid(2)) + "/", 403, `{"detail":"You do not have permission to perform this action."}`},
+		{"no role, list", "nobody", pw, 403, `{"detail":"You do not have permission to perform this action."}`},
+		{"no role, malformed pk", "nobody", pw + "x/", 403, `{"detail":"You do not have permission to perform this action."}`},
+		{"no role, invalid filter", "nobody", pw + "?failed_attempts_before_cancel=x", 403, `{"detail":"You do not have permission to perform this action."}`},
+		{"reader, malformed pk", "reader", pw + "x/", 404, `{"detail":"Not found."}`},
+		{"reader, invalid filter", "reader", pw + "?failed_attempts_before_cancel=x", 400, `{"failed_attempts_before_cancel":["Enter a number."]}`},
+		{"cluster-wide reader", "admin", pw + string(uid(500)) + "/", 200, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var h []string
+			if tc.token != "" {
+				h = []string{"Authorization", "Bearer " + tc.token}
+			}
+			rec := get(t, s, tc.path, h...)
+			if rec.Code != tc.code || (tc.body != "" && rec.Body.String() != tc.body) {
+				t.Errorf("GET %s as %q:\n got %d %s\nwant %d %s", tc.path, tc.token, rec.Code, rec.Body, tc.code, tc.body)
+			}
+		})
+	}
+
+	lists := []struct {
+		token string
+		want  []string
+	}{
+		{"reader", []string{"password-defaults", "password-full"}},
+		{"other-reader", []string{"other-password"}},
+		{"admin", []string{"other-password", "password-defaults", "password-full"}},
+	}
+	for _, tc := range lists {
+		if got := names(t, get(t, s, pw, "Authorization", "Bearer "+tc.token)); !slices.Equal(got, tc.want) {
+			t.Errorf("list as %s: %v, want %v", tc.token, got, tc.want)
+		}
+	}
+
+	// DRF authenticates before it looks at the method.
+	for token, code := range map[string]int{"": 403, "nobody": 405} {
+		req := httptest.NewRequest(http.MethodPost, pw, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != code {
+			t.Errorf("POST as %q: %d %s, want %d", token, rec.Code, rec.Body, code)
+		}
+	}
+}
+
+// TestAuthCache checks that a burst of identical requests costs one
+// TokenReview and one SubjectAccessReview, that later requests cost none
+// until the results expire, and that failures are not remembered.
+func TestAuthCache(t *testing.T) {
+	rv := newFakeReviewer()
+	rv.delay = 20 * time.Millisecond
+	reg := prometheus.NewRegistry()
+	s := authServer(t, rv, reg)
+	now := time.Now()
+	var clockMu sync.Mutex
+	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+	s.auth.tokens.now, s.auth.access.now = clock, clock
+	path := "/api/v3/stages/password/" + string(uid(2)) + "/"
+
+	burst := func(token string, n, code int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		codes := make([]int, n)
+		for i := range n {
+			wg.Go(func() { codes[i] = get(t, s, path, "Authorization", "Bearer "+token).Code })
+		}
+		wg.Wait()
+		for _, c := range codes {
+			if c != code {
+				t.Fatalf("as %s: %v, want all %d", token, codes, code)
+			}
+		}
+	}
+
+	burst("reader", 50, 200)
+	if tr, ar := rv.tokenReviews.Load(), rv.accessReviews.Load(); tr != 1 || ar != 1 {
+		t.Fatalf("a burst of 50 cost %d TokenReviews and %d SubjectAccessReviews, want 1 and 1", tr, ar)
+	}
+	burst("reader", 20, 200)
+	if n := rv.reviews(); n != 2 {
+		t.Fatalf("cached requests cost %d more reviews", n-2)
+	}
+
+	burst("wrong", 20, 403)
+	if n := rv.tokenReviews.Load(); n != 2 {
+		t.Fatalf("a burst with a bad token cost %d TokenReviews, want 1", n-1)
+	}
+	burst("wrong", 5, 403)
+	if n := rv.tokenReviews.Load(); n != 2 {
+		t.Fatal("a bad token is not remembered")
+	}
+
+	// Past the TTL, the token and the permission are asked about again.
+	clockMu.Lock()
+	now = now.Add(2 * time.Minute)
+	clockMu.Unlock()
+	burst("reader", 10, 200)
+	if tr, ar := rv.tokenReviews.Load(), rv.accessReviews.Load(); tr != 3 || ar != 2 {
+		t.Fatalf("after expiry: %d TokenReviews and %d SubjectAccessReviews, want 3 and 2", tr, ar)
+	}
+
+	// An API server that does not answer is a 503, and is not remembered.
+	rv.fail.Store(true)
+	rec := get(t, s, path, "Authorization", "Bearer admin")
+	if rec.Code != 503 || rec.Body.String() != `{"detail":"Service temporarily unavailable, try again later."}` {
+		t.Fatalf("review failure: %d %s", rec.Code, rec.Body)
+	}
+	rv.fail.Store(false)
+	if rec := get(t, s, path, "Authorization", "Bearer admin"); rec.Code != 200 {
+		t.Fatalf("after the failure: %d %s", rec.Code, rec.Body)
+	}
+
+	// The reviews show in the metrics, as do the requests, by route template.
+	if got := counterValue(t, s.metrics.reviews.WithLabelValues("token", "unauthenticated")); got != 1 {
+		t.Errorf("unauthenticated TokenReviews metric %v, want 1", got)
+	}
+	if got := counterValue(t, s.metrics.requests.WithLabelValues("/api/v3/stages/password/{stage_uuid}/", "GET", "200")); got != 81 {
+		t.Errorf("requests metric %v, want 81", got)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "stagehand_api_request_duration_seconds" && len(f.GetMetric()) != 1 {
+			t.Errorf("%d duration series, want 1 (one route)", len(f.GetMetric()))
+		}
+	}
+}
+
+func TestTTLCacheBounded(t *testing.T) {
+	c := newTTLCache[int, bool](4)
+	for i := range 10 {
+		c.put(i, true, time.Minute)
+	}
+	if n := c.len(); n > 4 {
+		t.Fatalf("%d entries, want at most 4", n)
+	}
+	if _, ok := c.get(9); !ok {
+		t.Fatal("the newest entry was dropped")
+	}
+	c.put(100, true, 0)
+	if _, ok := c.get(100); ok {
+		t.Fatal("a zero TTL was remembered")
+	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}

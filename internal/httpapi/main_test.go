@@ -1,0 +1,235 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/stagehand-dev/stagehand/internal/refs"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
+)
+
+// The envtest tests share one control plane and one manager, started on
+// first use: a real kube-apiserver and etcd, the manager's cache with the
+// refs indexes, and two API servers over it on real ports, one with
+// --api-auth=kubernetes and one with --api-auth=none. Each test works in
+// namespaces of its own. Tests that need none of this (the golden files,
+// the query and auth logic over an in-memory reader) never start it.
+
+// timeout bounds every wait on the control plane.
+const timeout = 30 * time.Second
+
+type cluster struct {
+	env   *testenv.Env
+	admin client.Client
+	mgr   manager.Manager
+	// kube and none are the base URLs of the two servers.
+	kube, none string
+	// reg holds the kubernetes server's metrics.
+	reg *prometheus.Registry
+	// early answered before the manager started.
+	early int
+}
+
+var (
+	clusterOnce sync.Once
+	shared      *cluster
+	sharedErr   error
+	stopShared  = func() {}
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	ctrl.SetLogger(logr.Discard())
+	code := m.Run()
+	stopShared()
+	os.Exit(code)
+}
+
+// envtest returns the shared control plane, starting it on first use.
+func envtest(t testing.TB) *cluster {
+	t.Helper()
+	clusterOnce.Do(func() { shared, sharedErr = startCluster() })
+	if sharedErr != nil {
+		t.Fatalf("starting the control plane: %v", sharedErr)
+	}
+	return shared
+}
+
+func startCluster() (*cluster, error) {
+	env, err := testenv.Start()
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{env: env, admin: env.Client, reg: prometheus.NewRegistry()}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	stopShared = func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(timeout):
+		}
+		_ = env.Stop()
+	}
+	fail := func(err error) (*cluster, error) {
+		cancel()
+		_ = env.Stop()
+		stopShared = func() {}
+		return nil, err
+	}
+
+	// Count every request the manager makes to the API server (reads for
+	// the cache, reviews), to show that the hot path makes none.
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} })
+	c.mgr, err = ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 testenv.Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := refs.Register(ctx, c.mgr.GetFieldIndexer()); err != nil {
+		return fail(err)
+	}
+	for _, mode := range []AuthMode{AuthKubernetes, AuthNone} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fail(err)
+		}
+		opts := Options{
+			Listener: ln, Reader: c.mgr.GetCache(), Cache: c.mgr.GetCache(), Reviewer: c.mgr.GetClient(),
+			Auth: mode, AuthCacheTTL: 5 * time.Second, Log: logr.Discard(),
+		}
+		if mode == AuthKubernetes {
+			opts.Metrics = c.reg
+		}
+		s, err := New(opts)
+		if err != nil {
+			return fail(err)
+		}
+		// Before the manager (and so the cache) starts, the API answers 503.
+		if mode == AuthNone {
+			rec := httptestGet(s, "/api/v3/stages/password/")
+			c.early = rec
+		}
+		if err := c.mgr.Add(s); err != nil {
+			return fail(err)
+		}
+		url := "http://" + ln.Addr().String()
+		if mode == AuthKubernetes {
+			c.kube = url
+		} else {
+			c.none = url
+		}
+	}
+	go func() {
+		defer close(done)
+		if err := c.mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped:", err)
+		}
+	}()
+	// Ready once the cache has synced.
+	err = poll(context.Background(), func() error {
+		resp, err := http.Get(c.none + "/api/v3/stages/password/")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if err != nil {
+		return fail(fmt.Errorf("the API did not become ready: %w", err))
+	}
+	return c, nil
+}
+
+// poll calls f until it succeeds or the timeout passes.
+func poll(ctx context.Context, f func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// eventually is poll for tests.
+func eventually(t testing.TB, f func() error) {
+	t.Helper()
+	if err := poll(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// namespace creates a namespace of its own for a test.
+func (c *cluster) namespace(t testing.TB, prefix string) string {
+	t.Helper()
+	n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
+	if err := c.admin.Create(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	return n.Name
+}
+
+// create creates objects as the administrator, in order.
+func (c *cluster) create(t testing.TB, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := c.admin.Create(context.Background(), o); err != nil {
+			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
+		}
+	}
+}
+
+// apiRequests counts the manager's requests to the API server.
+var apiRequests atomic.Int64
+
+type countingTransport struct{ http.RoundTripper }
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	apiRequests.Add(1)
+	return t.RoundTripper.RoundTrip(r)
+}
+
+// httptestGet is the status of a GET through a handler, in memory.
+func httptestGet(h http.Handler, path string) int {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code
+}
