@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -232,10 +231,10 @@ func TestAuthCache(t *testing.T) {
 	}
 
 	// The reviews show in the metrics, as do the requests, by route template.
-	if got := counterValue(t, s.metrics.reviews.WithLabelValues("token", "unauthenticated")); got != 1 {
+	if got := counterValue(t, reg, "stagehand_api_auth_reviews_total", map[string]string{"review": "token", "result": "unauthenticated"}); got != 1 {
 		t.Errorf("unauthenticated TokenReviews metric %v, want 1", got)
 	}
-	if got := counterValue(t, s.metrics.requests.WithLabelValues("/api/v3/stages/password/{stage_uuid}/", "GET", "200")); got != 81 {
+	if got := counterValue(t, reg, "stagehand_api_requests_total", map[string]string{"route": "/api/v3/stages/password/{stage_uuid}/", "method": "GET", "code": "200"}); got != 81 {
 		t.Errorf("requests metric %v, want 81", got)
 	}
 	families, err := reg.Gather()
@@ -266,11 +265,26 @@ func TestTTLCacheBounded(t *testing.T) {
 	}
 }
 
-func counterValue(t *testing.T, c prometheus.Counter) float64 {
+// counterValue reads a counter from a registry, by name and labels.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
+	families, err := reg.Gather()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m.GetCounter().GetValue()
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }

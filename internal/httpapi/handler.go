@@ -39,6 +39,8 @@ const (
 	// DRF's ServiceUnavailable: the cache has not synced yet, or the API
 	// server did not answer a review.
 	msgUnavailable = "Service temporarily unavailable, try again later."
+	// A request body over maxBodyBytes (the API reads none).
+	msgTooLarge = "Request body too large."
 )
 
 // request is what an endpoint needs of one HTTP request.

@@ -221,15 +221,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("the API cannot listen on %s: %w", s.opts.Addr, err)
 		}
 	}
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      s.opts.RequestTimeout + 5*time.Second,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          log.New(logWriter{s.log}, "", 0),
-	}
+	srv := s.httpServer()
 	if s.opts.Auth == AuthNone {
 		s.log.Info("WARNING: --api-auth=none: the API answers anyone, without authentication or authorisation. Use it for local development only.")
 	}
@@ -250,6 +242,21 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("stopping the API: %w", err)
 	}
 	return nil
+}
+
+// httpServer is the http.Server Start runs, with every timeout set: a
+// client cannot hold a connection open by sending its headers slowly, nor
+// keep an idle one forever.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      s.opts.RequestTimeout + 5*time.Second,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          log.New(logWriter{s.log}, "", 0),
+	}
 }
 
 // logWriter sends net/http's own log lines (bad TLS handshakes, panics in
@@ -312,6 +319,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.observe(label, r.Method, sw.status(), time.Since(start).Seconds())
 	}()
+	// The API reads no body. A declared large one is refused; any other is
+	// bounded, and the connection closed if a client sends more.
+	if r.ContentLength > maxBodyBytes {
+		s.write(sw, detailResponse(http.StatusRequestEntityTooLarge, msgTooLarge))
+		return
+	}
 	r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
 	s.write(sw, s.serve(r, ep, pk, isDetail))
 }

@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestStartAndShutdown serves on a real port until the context ends, then
+// checks that Start returns and the port is closed.
+func TestStartAndShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.NeedLeaderElection() {
+		t.Error("the API must run on every replica")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Start(ctx) }()
+	url := "http://" + ln.Addr().String() + "/api/v3/stages/password/"
+	eventually(t, func() error {
+		resp, err := http.Get(url)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Fatalf("Start returned %v after the context ended", err)
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Fatal("still serving after shutdown")
+	}
+}
+
+func TestHTTPServerLimits(t *testing.T) {
+	s := memServer(t)
+	srv := s.httpServer()
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Errorf("a limit is unset: %+v", srv)
+	}
+	if srv.WriteTimeout <= s.opts.RequestTimeout {
+		t.Errorf("WriteTimeout %v cuts requests off before RequestTimeout %v", srv.WriteTimeout, s.opts.RequestTimeout)
+	}
+
+	req := httptest.NewRequest(http.MethodGet, "/api/v3/stages/password/", strings.NewReader(strings.Repeat("x", maxBodyBytes+1)))
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != 413 || rec.Body.String() != `{"detail":"Request body too large."}` {
+		t.Errorf("large body: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestNewRefusesBadOptions(t *testing.T) {
+	r := fakeReader(t)
+	for name, o := range map[string]Options{
+		"unknown auth":            {Addr: ":0", Reader: r, Auth: "oidc"},
+		"no reader":               {Addr: ":0", Auth: AuthNone},
+		"no address":              {Reader: r, Auth: AuthNone},
+		"kubernetes, no reviewer": {Addr: ":0", Reader: r, Auth: AuthKubernetes},
+		"negative TTL":            {Addr: ":0", Reader: r, Auth: AuthNone, AuthCacheTTL: -1},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if err := AuthMode("").Validate(); err == nil || !strings.Contains(err.Error(), "--api-auth") {
+		t.Errorf("Validate: %v", err)
+	}
+}
