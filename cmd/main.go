@@ -45,6 +45,7 @@ func main() {
 		apiAddr           string
 		apiAuth           string
 		apiAuthCacheTTL   time.Duration
+		apiAuthNegTTL     time.Duration
 		apiRequestTimeout time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, such as :8443 (HTTPS, with --metrics-secure) or :8080. 0 disables it.")
@@ -55,7 +56,8 @@ func main() {
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease. Defaults to the namespace the manager runs in.")
 	flag.StringVar(&apiAddr, "api-bind-address", ":9000", "Address the authentik-compatible read API binds to. 0 disables it.")
 	flag.StringVar(&apiAuth, "api-auth", string(httpapi.AuthKubernetes), "How the API authenticates callers: kubernetes (bearer tokens checked with TokenReview, reads with SubjectAccessReview) or none (anyone reads everything: local development only).")
-	flag.DurationVar(&apiAuthCacheTTL, "api-auth-cache-ttl", 10*time.Second, "How long the API remembers a TokenReview or SubjectAccessReview result.")
+	flag.DurationVar(&apiAuthCacheTTL, "api-auth-cache-ttl", httpapi.DefaultAuthCacheTTL, "How long the API remembers who a bearer token belongs to and that a read is allowed (TokenReview and SubjectAccessReview results).")
+	flag.DurationVar(&apiAuthNegTTL, "api-auth-negative-cache-ttl", 0, "How long the API remembers a bad token or a denied read. 0 means --api-auth-cache-ttl, at most 2s.")
 	flag.DurationVar(&apiRequestTimeout, "api-request-timeout", 10*time.Second, "Longest the API spends on one request.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -67,7 +69,7 @@ func main() {
 	if err := run(runOptions{
 		metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, enableHTTP2: enableHTTP2,
 		leaderElect: leaderElect, leaderElectionNS: leaderElectionNS,
-		apiAddr: apiAddr, apiAuth: httpapi.AuthMode(apiAuth), apiAuthCacheTTL: apiAuthCacheTTL, apiRequestTimeout: apiRequestTimeout,
+		apiAddr: apiAddr, apiAuth: httpapi.AuthMode(apiAuth), apiAuthCacheTTL: apiAuthCacheTTL, apiAuthNegTTL: apiAuthNegTTL, apiRequestTimeout: apiRequestTimeout,
 	}); err != nil {
 		log.Error(err, "stagehand stopped")
 		os.Exit(1)
@@ -84,6 +86,7 @@ type runOptions struct {
 	apiAddr           string
 	apiAuth           httpapi.AuthMode
 	apiAuthCacheTTL   time.Duration
+	apiAuthNegTTL     time.Duration
 	apiRequestTimeout time.Duration
 }
 
@@ -139,15 +142,16 @@ func run(o runOptions) error {
 	if o.apiAddr != "0" {
 		// The server logs a warning of its own at start with --api-auth=none.
 		api, err := httpapi.New(httpapi.Options{
-			Addr:           o.apiAddr,
-			Reader:         mgr.GetCache(),
-			Cache:          mgr.GetCache(),
-			Reviewer:       mgr.GetClient(),
-			Auth:           o.apiAuth,
-			AuthCacheTTL:   o.apiAuthCacheTTL,
-			RequestTimeout: o.apiRequestTimeout,
-			Metrics:        metrics.Registry,
-			Log:            ctrl.Log.WithName("api"),
+			Addr:                 o.apiAddr,
+			Reader:               mgr.GetCache(),
+			Cache:                mgr.GetCache(),
+			Reviewer:             mgr.GetClient(),
+			Auth:                 o.apiAuth,
+			AuthCacheTTL:         o.apiAuthCacheTTL,
+			AuthNegativeCacheTTL: o.apiAuthNegTTL,
+			RequestTimeout:       o.apiRequestTimeout,
+			Metrics:              metrics.Registry,
+			Log:                  ctrl.Log.WithName("api"),
 		})
 		if err != nil {
 			return err
