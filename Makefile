@@ -94,12 +94,22 @@ run: ## Run the manager against the cluster of the current kubeconfig.
 	$(GO) run ./cmd --leader-elect=false
 
 .PHONY: dev
+dev: DEV_STARTED := $(shell date +%s%N)
 dev: envtest build ## Run stagehand end to end on a local control plane, with the samples, until Ctrl-C.
-	$(GO) run ./hack/dev --manager=$(LOCALBIN)/manager --assets=$(KUBEBUILDER_ASSETS) --api-bind-address=$(DEV_API_ADDR) --api-auth=$(DEV_API_AUTH)
+	@# Built, not `go run`, so that signals reach the program itself and it
+	@# stops everything it started.
+	@$(GO) build -o $(LOCALBIN)/stagehand-dev ./hack/dev
+	@$(LOCALBIN)/stagehand-dev --manager=$(LOCALBIN)/manager --assets=$(KUBEBUILDER_ASSETS) --dir=$(LOCALBIN)/dev \
+		--api-bind-address=$(DEV_API_ADDR) --api-auth=$(DEV_API_AUTH) --started=$(DEV_STARTED)
 
 .PHONY: docker-build
-docker-build: ## Build the manager's container image (needs a Docker engine).
+docker-build: ## Build the manager's container image IMG (needs a Docker engine).
+	@docker info >/dev/null 2>&1 || { echo "docker-build needs a running Docker engine (docker info fails)"; exit 1; }
 	docker build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the manager's container image IMG.
+	docker push $(IMG)
 
 ##@ Deployment
 
@@ -111,9 +121,13 @@ install: ## Install the CRDs into the cluster of the current kubeconfig.
 uninstall: ## Remove the CRDs (and with them every stagehand object) from the cluster.
 	kubectl delete -k config/crd
 
+.PHONY: render
+render: ## Print what deploy applies: config/default, with image IMG.
+	@$(GO) run ./hack/render --image=$(IMG) config/default
+
 .PHONY: deploy
 deploy: ## Deploy stagehand to the cluster of the current kubeconfig, with image IMG.
-	kubectl kustomize config/default | sed 's|ghcr.io/stagehand-dev/stagehand:dev|$(IMG)|' | kubectl apply --server-side -f -
+	$(GO) run ./hack/render --image=$(IMG) config/default | kubectl apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: ## Remove stagehand's Deployment, RBAC and CRDs from the cluster.

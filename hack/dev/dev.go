@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+const (
+	// The ServiceAccount the manager runs as, and its namespace: those of
+	// config/default, so that it has exactly a deployment's permissions.
+	managerNamespace      = "stagehand-system"
+	managerServiceAccount = "stagehand-controller-manager"
+
+	// The read-only ServiceAccount whose token the printed curl line uses,
+	// bound to config/default's viewer role.
+	readerNamespace      = "default"
+	readerServiceAccount = "stagehand-dev-reader"
+	viewerRole           = "stagehand-viewer-role"
+
+	// Tokens outlive any dev session; the cluster, and its signing key, are
+	// gone at Ctrl-C anyway.
+	tokenLifetime = 7 * 24 * time.Hour
+)
+
+// dev is one `make dev` session.
+type dev struct {
+	options
+	out io.Writer
+
+	env     *envtest.Environment
+	admin   *rest.Config
+	client  client.Client
+	manager *exec.Cmd
+	exited  chan error // receives the manager's exit
+	logs    []*os.File
+
+	kubeconfig    string
+	readerToken   string
+	sampleObjects []*unstructured.Unstructured
+}
+
+// up starts everything and prints what to try. It returns the exit code: 0
+// when the API serves (or when a signal came first).
+func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
+	// A fresh cluster each time: the previous session's state is gone.
+	for _, sub := range []string{"etcd", "pki", "kubeconfig", "manager.kubeconfig", "token"} {
+		_ = os.RemoveAll(filepath.Join(d.dir, sub))
+	}
+
+	fmt.Fprintf(d.out, "starting etcd and kube-apiserver (%s) with stagehand's CRDs\n", relative(d.assets))
+	t := time.Now()
+	if err := d.startControlPlane(); err != nil {
+		fmt.Fprintf(os.Stderr, "the control plane did not start: %v\nIts logs: %s, %s\n", err,
+			relative(filepath.Join(d.dir, "kube-apiserver.log")), relative(filepath.Join(d.dir, "etcd.log")))
+		return 1
+	}
+	recordChildren(d.dir)
+	if ctx.Err() != nil {
+		return 0
+	}
+	fmt.Fprintf(d.out, "  up in %s; kubeconfig: %s\n", since(t), relative(d.kubeconfig))
+
+	if err := d.applyRBAC(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "applying config/default's RBAC: %v\n", err)
+		return 1
+	}
+	n, err := d.applySamples(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "applying %s: %v\n", d.samples, err)
+		return 1
+	}
+	if n > 0 {
+		fmt.Fprintf(d.out, "applied %d objects from %s\n", n, relative(d.samples))
+	} else {
+		fmt.Fprintf(d.out, "no samples applied (%s has none)\n", d.samples)
+	}
+	if d.apiAuth == "kubernetes" {
+		if d.readerToken, err = d.reader(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "creating the reader ServiceAccount: %v\n", err)
+			return 1
+		}
+	}
+	if ctx.Err() != nil {
+		return 0
+	}
+
+	// The manager takes the API's address over from us.
+	_ = hold.Close()
+	if err := d.startManager(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "starting the manager: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(d.out, "starting the manager as ServiceAccount %s/%s, with config/default's RBAC (log: %s)\n",
+		managerNamespace, managerServiceAccount, relative(d.managerLog()))
+
+	example, err := d.waitForAPI(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "%v\nThe manager's last lines (%s):\n%s\n", err, relative(d.managerLog()), tail(d.managerLog(), 20))
+		return 1
+	}
+	served := fmt.Sprintf("API served on http://%s after %s", d.apiAddr, since(start))
+	if ns, err := strconv.ParseInt(d.started, 10, 64); err == nil && ns > 0 {
+		served += fmt.Sprintf(" (%s since `make dev` began, builds included)", since(time.Unix(0, ns)))
+	}
+	fmt.Fprintln(d.out, served)
+	if n > 0 {
+		fmt.Fprintln(d.out, d.waitForSamples(ctx, 30*time.Second))
+	}
+	if ctx.Err() != nil {
+		return 0
+	}
+	d.printTry(example)
+	return 0
+}
+
+// wait blocks until a signal or until the manager exits on its own.
+func (d *dev) wait(ctx context.Context) int {
+	select {
+	case <-ctx.Done():
+		return 0
+	case err := <-d.exited:
+		d.manager = nil
+		fmt.Fprintf(os.Stderr, "the manager exited (%v). Its last lines (%s):\n%s\n", err, relative(d.managerLog()), tail(d.managerLog(), 20))
+		return 1
+	}
+}
+
+// down stops what up started, the manager first, and leaves no process.
+func (d *dev) down() {
+	if d.manager != nil || d.env != nil {
+		fmt.Fprintln(d.out, "\nstopping the manager, kube-apiserver and etcd")
+	}
+	if d.manager != nil {
+		d.stopManager()
+	}
+	if d.env != nil {
+		if err := d.env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stopping the control plane: %v\n", err)
+		}
+	}
+	// Whatever is still running now did not stop when asked.
+	killChildren()
+	for _, f := range d.logs {
+		_ = f.Close()
+	}
+	for _, sub := range []string{"etcd", "pki", "kubeconfig", "manager.kubeconfig", "token", "pids"} {
+		_ = os.RemoveAll(filepath.Join(d.dir, sub))
+	}
+}
+
+func (d *dev) managerLog() string { return filepath.Join(d.dir, "manager.log") }
+
+// printTry prints what to try, with a real token unless auth is off.
+func (d *dev) printTry(example string) {
+	w := d.out
+	fmt.Fprintln(w, "\nTry:")
+	fmt.Fprintf(w, "\n  kubectl --kubeconfig %s get stages -A\n", relative(d.kubeconfig))
+	url := "http://" + d.apiAddr + example
+	if d.apiAuth == "none" {
+		fmt.Fprintf(w, "  curl %s\n\n", url)
+		fmt.Fprintln(w, "Authentication is OFF (DEV_API_AUTH=none): the API answers anyone, with no token.")
+	} else {
+		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s\n\n", d.readerToken, url)
+		fmt.Fprintf(w, "The token is ServiceAccount %s/%s's, which may only read stagehand's kinds (it is also in %s);\n",
+			readerNamespace, readerServiceAccount, relative(filepath.Join(d.dir, "token")))
+		fmt.Fprintln(w, "the API checks it with a TokenReview and each read with a SubjectAccessReview, as in a cluster.")
+	}
+	fmt.Fprintf(w, "Logs: %s, %s. Ctrl-C stops everything.\n", relative(d.managerLog()), relative(filepath.Join(d.dir, "kube-apiserver.log")))
+}
+
+// startManager runs bin/manager against the cluster, as the manager's
+// ServiceAccount, in its own process group (so that Ctrl-C reaches it
+// through us, in order) and bound to our life.
+func (d *dev) startManager(ctx context.Context) error {
+	kubeconfig, err := d.managerKubeconfig(ctx)
+	if err != nil {
+		return err
+	}
+	probe, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	log, err := os.Create(d.managerLog())
+	if err != nil {
+		return err
+	}
+	d.logs = append(d.logs, log)
+	cmd := exec.Command(d.options.manager,
+		"--kubeconfig="+kubeconfig,
+		"--api-bind-address="+d.apiAddr,
+		"--api-auth="+d.apiAuth,
+		"--health-probe-bind-address="+probe,
+		"--metrics-bind-address=0",
+		"--leader-elect=false",
+	)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = childProcAttr()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	d.manager = cmd
+	d.exited = make(chan error, 1)
+	go func() { d.exited <- cmd.Wait() }()
+	recordChildren(d.dir)
+	return nil
+}
+
+// stopManager asks the manager to stop (SIGTERM), and kills it if it has not
+// within ten seconds.
+func (d *dev) stopManager() {
+	_ = syscall.Kill(-d.manager.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(os.Stderr, "the manager did not stop within 10s; killing it")
+		_ = syscall.Kill(-d.manager.Process.Pid, syscall.SIGKILL)
+		<-d.exited
+	}
+	d.manager = nil
+}
+
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}

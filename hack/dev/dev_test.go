@@ -1,0 +1,241 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// root is the repository's top directory.
+func root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// TestDev runs `make dev`'s program as a person would, end to end: the
+// control plane, the samples, the manager as its ServiceAccount, the API
+// with the cluster's authentication; then a second one on the same address,
+// which must fail at once; then Ctrl-C, which must leave no process behind.
+func TestDev(t *testing.T) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(root(), "bin", "k8s")
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
+			t.Fatalf("no %s in %s: run the tests with `make test`, which builds the control plane", bin, assets)
+		}
+	}
+	bins := t.TempDir()
+	manager, dev := filepath.Join(bins, "manager"), filepath.Join(bins, "stagehand-dev")
+	for out, pkg := range map[string]string{manager: "./cmd", dev: "./hack/dev"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Dir = root()
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	args := []string{
+		"--manager=" + manager, "--assets=" + assets, "--dir=" + dir,
+		"--samples=config/samples", "--config=config",
+		"--api-bind-address=" + addr, "--api-auth=kubernetes", "--timeout=2m",
+	}
+	cmd := exec.Command(dev, args...)
+	cmd.Dir = root()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-exited:
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+			}
+		}
+	})
+
+	// Read what it prints until the curl line.
+	lines := make(chan string, 100)
+	go func() {
+		s := bufio.NewScanner(stdout)
+		s.Buffer(make([]byte, 64<<10), 1<<20)
+		for s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+	}()
+	var printed []string
+	var curl string
+	deadline := time.After(3 * time.Minute)
+	for curl == "" {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("make dev stopped before printing a curl line:\n%s\n%s", strings.Join(printed, "\n"), stderr.String())
+			}
+			printed = append(printed, line)
+			if strings.HasPrefix(strings.TrimSpace(line), "curl ") {
+				curl = strings.TrimSpace(line)
+			}
+		case <-deadline:
+			t.Fatalf("no curl line after 3 minutes:\n%s\n%s", strings.Join(printed, "\n"), stderr.String())
+		}
+	}
+	out := strings.Join(printed, "\n")
+	t.Logf("make dev printed:\n%s", out)
+	for _, want := range []string{
+		"kubectl --kubeconfig " + filepath.Join(dir, "kubeconfig") + " get stages -A",
+		"API served on http://" + addr,
+		"stagehand objects, all Ready",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("make dev did not print %q", want)
+		}
+	}
+
+	// The printed curl line works as printed: a real token, a real stage.
+	m := regexp.MustCompile(`^curl -H 'Authorization: Bearer ([^']+)' (http://\S+/api/v3/stages/identification/([-0-9a-f]{36})/)$`).FindStringSubmatch(curl)
+	if m == nil {
+		t.Fatalf("the curl line is not a retrieve with a bearer token: %s", curl)
+	}
+	token, url, uid := m[1], m[2], m[3]
+	status, body := get(t, url, token)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s as the reader: %d %s", url, status, body)
+	}
+	var stage struct {
+		PK        string `json:"pk"`
+		Name      string `json:"name"`
+		Component string `json:"component"`
+		FlowSet   []any  `json:"flow_set"`
+	}
+	if err := json.Unmarshal([]byte(body), &stage); err != nil {
+		t.Fatalf("GET %s: %v\n%s", url, err, body)
+	}
+	if stage.PK != uid || stage.Component != "ak-stage-identification-form" || len(stage.FlowSet) == 0 {
+		t.Errorf("GET %s = %s", url, body)
+	}
+	if status, body := get(t, url, ""); status != http.StatusForbidden || !strings.Contains(body, "Authentication credentials were not provided.") {
+		t.Errorf("GET %s without a token: %d %s, want authentik's 403", url, status, body)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "token")); err != nil || strings.TrimSpace(string(b)) != token {
+		t.Errorf("the token is not in %s: %v", filepath.Join(dir, "token"), err)
+	}
+
+	// A second one on the same address says so at once, and stops.
+	second := exec.Command(dev, args...)
+	second.Dir = root()
+	start := time.Now()
+	b, err := second.CombinedOutput()
+	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
+		t.Errorf("a second make dev exited %d (%v), want 1", code, err)
+	}
+	if !strings.Contains(string(b), addr+" is in use — is another `make dev` running?") {
+		t.Errorf("a second make dev printed %q", b)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("a second make dev took %s to give up", took)
+	}
+
+	// Ctrl-C stops everything it started.
+	children := recorded(t, dir)
+	if len(children) != 3 {
+		t.Errorf("make dev runs %v, want etcd, kube-apiserver and the manager", children)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("make dev exited with %v after Ctrl-C\n%s", err, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("make dev did not stop within a minute of Ctrl-C")
+	}
+	for rest := range lines {
+		printed = append(printed, rest)
+	}
+	if out := strings.Join(printed, "\n"); !strings.Contains(out, "nothing is left running") {
+		t.Errorf("after Ctrl-C make dev printed:\n%s", out)
+	}
+	for pid, cmdline := range children {
+		if command(pid) == cmdline {
+			t.Errorf("%s (pid %d) still runs after Ctrl-C", cmdline, pid)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// recorded reads the processes make dev recorded in dir/pids.
+func recorded(t *testing.T, dir string) map[int]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		pid, cmd, _ := strings.Cut(line, " ")
+		n, err := strconv.Atoi(pid)
+		if err != nil {
+			t.Fatalf("%s/pids: %q", dir, line)
+		}
+		out[n] = cmd
+	}
+	return out
+}
