@@ -35,47 +35,34 @@ func init() {
 }
 
 func main() {
-	var (
-		metricsAddr       string
-		metricsSecure     bool
-		probeAddr         string
-		enableHTTP2       bool
-		leaderElect       bool
-		leaderElectionNS  string
-		apiAddr           string
-		apiAuth           string
-		apiAuthCacheTTL   time.Duration
-		apiAuthNegTTL     time.Duration
-		apiRequestTimeout time.Duration
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, such as :8443 (HTTPS, with --metrics-secure) or :8080. 0 disables it.")
-	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, to callers the cluster authenticates and authorises (get on /metrics).")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to. 0 disables them.")
-	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well as HTTP/1.1 (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader (a Lease) so that one replica of several runs the controllers. Every replica serves the API.")
-	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease. Defaults to the namespace the manager runs in.")
-	flag.StringVar(&apiAddr, "api-bind-address", ":9000", "Address the authentik-compatible read API binds to. 0 disables it.")
+	var o runOptions
+	var apiAuth string
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, such as :8443 (HTTPS, with --metrics-secure) or :8080. 0 disables it.")
+	flag.BoolVar(&o.metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, to callers the cluster authenticates and authorises (get on /metrics).")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to. 0 disables them.")
+	flag.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well as HTTP/1.1 (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader (a Lease) so that one replica of several runs the controllers. Every replica serves the API.")
+	flag.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease. Defaults to the namespace the manager runs in.")
+	flag.StringVar(&o.apiAddr, "api-bind-address", ":9000", "Address the authentik-compatible read API binds to. 0 disables it.")
 	flag.StringVar(&apiAuth, "api-auth", string(httpapi.AuthKubernetes), "How the API authenticates callers: kubernetes (bearer tokens checked with TokenReview, reads with SubjectAccessReview) or none (anyone reads everything: local development only).")
-	flag.DurationVar(&apiAuthCacheTTL, "api-auth-cache-ttl", httpapi.DefaultAuthCacheTTL, "How long the API remembers who a bearer token belongs to and that a read is allowed (TokenReview and SubjectAccessReview results).")
-	flag.DurationVar(&apiAuthNegTTL, "api-auth-negative-cache-ttl", 0, "How long the API remembers a bad token or a denied read. 0 means --api-auth-cache-ttl, at most 2s.")
-	flag.DurationVar(&apiRequestTimeout, "api-request-timeout", 10*time.Second, "Longest the API spends on one request.")
-	opts := zap.Options{}
-	opts.BindFlags(flag.CommandLine)
+	flag.DurationVar(&o.apiAuthCacheTTL, "api-auth-cache-ttl", httpapi.DefaultAuthCacheTTL, "How long the API remembers who a bearer token belongs to and that a read is allowed (TokenReview and SubjectAccessReview results).")
+	flag.DurationVar(&o.apiAuthNegTTL, "api-auth-negative-cache-ttl", 0, "How long the API remembers a bad token or a denied read. 0 means --api-auth-cache-ttl, at most 2s.")
+	flag.DurationVar(&o.apiRequestTimeout, "api-request-timeout", httpapi.DefaultRequestTimeout, "Longest the API spends on one request.")
+	flag.StringVar(&o.apiTLSCertFile, "api-tls-cert-file", "", "Certificate (PEM) the API serves HTTPS with, reloaded when it changes. With --api-tls-key-file; without both, the API serves plain HTTP.")
+	flag.StringVar(&o.apiTLSKeyFile, "api-tls-key-file", "", "Private key (PEM) of --api-tls-cert-file.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	o.apiAuth = httpapi.AuthMode(apiAuth)
 
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
-	log := ctrl.Log.WithName("setup")
-
-	if err := run(runOptions{
-		metricsAddr: metricsAddr, metricsSecure: metricsSecure, probeAddr: probeAddr, enableHTTP2: enableHTTP2,
-		leaderElect: leaderElect, leaderElectionNS: leaderElectionNS,
-		apiAddr: apiAddr, apiAuth: httpapi.AuthMode(apiAuth), apiAuthCacheTTL: apiAuthCacheTTL, apiAuthNegTTL: apiAuthNegTTL, apiRequestTimeout: apiRequestTimeout,
-	}); err != nil {
-		log.Error(err, "stagehand stopped")
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if err := run(o); err != nil {
+		ctrl.Log.WithName("setup").Error(err, "stagehand stopped")
 		os.Exit(1)
 	}
 }
 
+// runOptions are the manager's flags.
 type runOptions struct {
 	metricsAddr       string
 	metricsSecure     bool
@@ -88,6 +75,8 @@ type runOptions struct {
 	apiAuthCacheTTL   time.Duration
 	apiAuthNegTTL     time.Duration
 	apiRequestTimeout time.Duration
+	apiTLSCertFile    string
+	apiTLSKeyFile     string
 }
 
 func run(o runOptions) error {
@@ -150,6 +139,8 @@ func run(o runOptions) error {
 			AuthCacheTTL:         o.apiAuthCacheTTL,
 			AuthNegativeCacheTTL: o.apiAuthNegTTL,
 			RequestTimeout:       o.apiRequestTimeout,
+			TLSCertFile:          o.apiTLSCertFile,
+			TLSKeyFile:           o.apiTLSKeyFile,
 			Metrics:              metrics.Registry,
 			Log:                  ctrl.Log.WithName("api"),
 		})

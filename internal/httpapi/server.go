@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -94,6 +96,12 @@ type Options struct {
 	// ShutdownTimeout bounds the wait for requests in flight when the
 	// manager stops. Default 10s.
 	ShutdownTimeout time.Duration
+	// TLSCertFile and TLSKeyFile, when both set, make the API serve HTTPS
+	// with that certificate, reloaded when the files change (a
+	// cert-manager Secret mounted into the Pod, say). Bearer tokens then
+	// never cross the network in clear text. When neither is set, the API
+	// serves plain HTTP.
+	TLSCertFile, TLSKeyFile string
 	// Metrics is where request metrics are registered (controller-runtime's
 	// metrics.Registry, served on the manager's metrics endpoint). Nil
 	// registers nothing.
@@ -135,6 +143,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
+		return nil, errors.New("httpapi: --api-tls-cert-file and --api-tls-key-file go together: set both, or neither for plain HTTP")
 	}
 	if opts.AuthCacheTTL < 0 || opts.AuthNegativeCacheTTL < 0 || opts.RequestTimeout < 0 || opts.ShutdownTimeout < 0 {
 		return nil, errors.New("httpapi: durations must not be negative")
@@ -222,6 +233,28 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	srv := s.httpServer()
+	scheme := "http"
+	if s.opts.TLSCertFile != "" {
+		watcher, err := certwatcher.New(s.opts.TLSCertFile, s.opts.TLSKeyFile)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("the API cannot load its TLS certificate: %w", err)
+		}
+		go func() {
+			if err := watcher.Start(ctx); err != nil {
+				s.log.Error(err, "watching the API's TLS certificate for changes")
+			}
+		}()
+		srv.TLSConfig = &tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			GetCertificate: watcher.GetCertificate,
+			// HTTP/1.1 only, as the metrics endpoint: HTTP/2 Rapid Reset
+			// (CVE-2023-44487) is not worth it for small GETs.
+			NextProtos: []string{"http/1.1"},
+		}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
 	if s.opts.Auth == AuthNone {
 		s.log.Info("WARNING: --api-auth=none: the API answers anyone, without authentication or authorisation. Use it for local development only.")
 	}
@@ -229,7 +262,10 @@ func (s *Server) Start(ctx context.Context) error {
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	s.log.Info("serving the authentik API", "address", ln.Addr().String(), "auth", s.opts.Auth)
+	s.log.Info("serving the authentik API", "address", ln.Addr().String(), "scheme", scheme, "auth", s.opts.Auth)
+	if scheme == "http" && s.opts.Auth == AuthKubernetes {
+		s.log.Info("the API serves plain HTTP: bearer tokens cross the network in clear text; set --api-tls-cert-file and --api-tls-key-file to serve HTTPS")
+	}
 
 	select {
 	case err := <-served:

@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 and its key into dir and
+// returns their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "stagehand-api"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestServesHTTPSWithACertificate: with a certificate and key the API speaks
+// only TLS, with that certificate; a plain-HTTP request gets no API answer.
+func TestServesHTTPSWithACertificate(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone, TLSCertFile: certFile, TLSKeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Start(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Start returned %v", err)
+		}
+	}()
+
+	httpsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	path := ln.Addr().String() + "/api/v3/stages/password/"
+	eventually(t, func() error {
+		resp, err := httpsClient.Get("https://" + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"pagination"`) {
+			return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+		}
+		if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+			return fmt.Errorf("not TLS 1.2 or later: %+v", resp.TLS)
+		}
+		return nil
+	})
+
+	resp, err := http.Get("http://" + path)
+	if err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `"pagination"`) {
+			t.Fatalf("plain HTTP got an API answer: %d %s", resp.StatusCode, body)
+		}
+	}
+}
+
+// TestTLSNeedsBothFiles: a certificate without its key (or the reverse) is
+// refused at start, not served as plain HTTP by surprise.
+func TestTLSNeedsBothFiles(t *testing.T) {
+	for _, o := range []Options{{TLSCertFile: "tls.crt"}, {TLSKeyFile: "tls.key"}} {
+		o.Addr, o.Reader, o.Auth = "127.0.0.1:0", fakeReader(t), AuthNone
+		if _, err := New(o); err == nil || !strings.Contains(err.Error(), "go together") {
+			t.Errorf("New(cert %q, key %q) = %v, want a refusal naming both flags", o.TLSCertFile, o.TLSKeyFile, err)
+		}
+	}
+}
