@@ -409,17 +409,7 @@ func parsePK(s string) (string, bool) {
 	if _, err := hex.Decode(b[:], []byte(h)); err != nil {
 		return "", false
 	}
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:]), true
+	return formatUUID(b), true
 }
 
 func isCanonicalUUID(s string) bool {

@@ -147,6 +147,12 @@ func PolicyBindingModelPtrID(flowUID types.UID) string {
 	copy(u[:], sum[:16])
 	u[6] = (u[6] & 0x0f) | 0x50 // version 5
 	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return formatUUID(u)
+}
+
+// formatUUID writes a UUID in its canonical form (lowercase, hyphenated),
+// as uuid.UUID.String does, allocating only the result.
+func formatUUID(u [16]byte) string {
 	var out [36]byte
 	hex.Encode(out[0:8], u[0:4])
 	out[8] = '-'
