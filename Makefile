@@ -97,8 +97,9 @@ run: ## Run the manager against the cluster of the current kubeconfig.
 dev: DEV_STARTED := $(shell date +%s%N)
 dev: envtest build ## Run stagehand end to end on a local control plane, with the samples, until Ctrl-C.
 	@# Built, not `go run`, so that signals reach the program itself and it
-	@# stops everything it started.
-	@$(GO) build -o $(LOCALBIN)/stagehand-dev ./hack/dev
+	@# stops everything it started; with the manager's flags, so that a first
+	@# build reuses the packages the manager's build just compiled.
+	@CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/stagehand-dev ./hack/dev
 	@$(LOCALBIN)/stagehand-dev --manager=$(LOCALBIN)/manager --assets=$(KUBEBUILDER_ASSETS) --dir=$(LOCALBIN)/dev \
 		--api-bind-address=$(DEV_API_ADDR) --api-auth=$(DEV_API_AUTH) --started=$(DEV_STARTED)
 

@@ -55,6 +55,14 @@ type dev struct {
 // up starts everything and prints what to try. It returns the exit code: 0
 // when the API serves (or when a signal came first).
 func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
+	// fail reports a failure, unless it is only Ctrl-C interrupting a step.
+	fail := func(format string, args ...any) int {
+		if ctx.Err() != nil {
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+		return 1
+	}
 	// A fresh cluster each time: the previous session's state is gone.
 	for _, sub := range []string{"etcd", "pki", "kubeconfig", "manager.kubeconfig", "token"} {
 		_ = os.RemoveAll(filepath.Join(d.dir, sub))
@@ -74,13 +82,11 @@ func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
 	fmt.Fprintf(d.out, "  up in %s; kubeconfig: %s\n", since(t), relative(d.kubeconfig))
 
 	if err := d.applyRBAC(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "applying config/default's RBAC: %v\n", err)
-		return 1
+		return fail("applying config/default's RBAC: %v", err)
 	}
 	n, err := d.applySamples(ctx)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "applying %s: %v\n", d.samples, err)
-		return 1
+		return fail("applying %s: %v", d.samples, err)
 	}
 	if n > 0 {
 		fmt.Fprintf(d.out, "applied %d objects from %s\n", n, relative(d.samples))
@@ -89,8 +95,7 @@ func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
 	}
 	if d.apiAuth == "kubernetes" {
 		if d.readerToken, err = d.reader(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "creating the reader ServiceAccount: %v\n", err)
-			return 1
+			return fail("creating the reader ServiceAccount: %v", err)
 		}
 	}
 	if ctx.Err() != nil {
@@ -100,19 +105,14 @@ func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
 	// The manager takes the API's address over from us.
 	_ = hold.Close()
 	if err := d.startManager(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "starting the manager: %v\n", err)
-		return 1
+		return fail("starting the manager: %v", err)
 	}
 	fmt.Fprintf(d.out, "starting the manager as ServiceAccount %s/%s, with config/default's RBAC (log: %s)\n",
 		managerNamespace, managerServiceAccount, relative(d.managerLog()))
 
 	example, err := d.waitForAPI(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return 0
-		}
-		fmt.Fprintf(os.Stderr, "%v\nThe manager's last lines (%s):\n%s\n", err, relative(d.managerLog()), tail(d.managerLog(), 20))
-		return 1
+		return fail("%v\nThe manager's last lines (%s):\n%s", err, relative(d.managerLog()), tail(d.managerLog(), 20))
 	}
 	served := fmt.Sprintf("API served on http://%s after %s", d.apiAddr, since(start))
 	if ns, err := strconv.ParseInt(d.started, 10, 64); err == nil && ns > 0 {
