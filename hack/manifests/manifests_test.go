@@ -500,3 +500,47 @@ func ruleAllows(rules []rbacv1.PolicyRule, verb, group, resource string) bool {
 func matches(list []string, s string) bool {
 	return slices.Contains(list, s) || slices.Contains(list, "*")
 }
+
+// config/components/api-tls, added to an overlay of config/default, makes
+// the API serve HTTPS from the mounted Secret.
+func TestAPITLSComponent(t *testing.T) {
+	overlay := t.TempDir()
+	rel := func(p string) string {
+		r, err := filepath.Rel(overlay, filepath.Join(Root(), p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return filepath.ToSlash(r)
+	}
+	k := "resources:\n- " + rel("config/default") + "\ncomponents:\n- " + rel("config/components/api-tls") + "\n"
+	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(k), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Objects(overlay, "")
+	if err != nil {
+		t.Fatalf("config/default with the api-tls component does not render: %v", err)
+	}
+	d := &deployment{objs: objs}
+	dep := d.manager(t)
+	pod := dep.Spec.Template.Spec
+	c := pod.Containers[0]
+	for _, want := range []string{"--api-tls-cert-file=/etc/stagehand/api-tls/tls.crt", "--api-tls-key-file=/etc/stagehand/api-tls/tls.key"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("args %v lack %s", c.Args, want)
+		}
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/etc/stagehand/api-tls" || !c.VolumeMounts[0].ReadOnly {
+		t.Errorf("volumeMounts = %+v", c.VolumeMounts)
+	}
+	if len(pod.Volumes) != 1 || pod.Volumes[0].Name != c.VolumeMounts[0].Name || pod.Volumes[0].Secret == nil || pod.Volumes[0].Secret.SecretName != "stagehand-api-tls" {
+		t.Errorf("volumes = %+v", pod.Volumes)
+	}
+	var svc corev1.Service
+	d.get(t, "Service", namespace, "stagehand-api", &svc)
+	if svc.Spec.Ports[0].Name != "https" {
+		t.Errorf("the API Service's port is named %q, want https", svc.Spec.Ports[0].Name)
+	}
+	if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Error("the component lost the read-only root filesystem")
+	}
+}
