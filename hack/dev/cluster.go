@@ -220,7 +220,8 @@ func (d *dev) reader(ctx context.Context) (string, error) {
 }
 
 // waitForSamples waits until every stagehand object of the samples is Ready
-// for its latest generation, and says how that went.
+// for its latest generation, and says how that went (nothing when Ctrl-C
+// interrupts it).
 func (d *dev) waitForSamples(ctx context.Context, timeout time.Duration) string {
 	var ours []*unstructured.Unstructured
 	for _, o := range d.sampleObjects {
@@ -233,6 +234,9 @@ func (d *dev) waitForSamples(ctx context.Context, timeout time.Duration) string 
 	}
 	deadline := time.Now().Add(timeout)
 	for {
+		if ctx.Err() != nil {
+			return "" // Ctrl-C: nothing to report
+		}
 		var notReady []string
 		for _, o := range ours {
 			u := &unstructured.Unstructured{}
@@ -248,7 +252,10 @@ func (d *dev) waitForSamples(ctx context.Context, timeout time.Duration) string 
 		if len(notReady) == 0 {
 			return fmt.Sprintf("samples: %d stagehand objects, all Ready", len(ours))
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return ""
+		}
+		if time.Now().After(deadline) {
 			sort.Strings(notReady)
 			msg := fmt.Sprintf("samples: %d of %d stagehand objects not Ready after %s:", len(notReady), len(ours), timeout)
 			for _, s := range notReady {

@@ -120,7 +120,9 @@ func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
 	}
 	fmt.Fprintln(d.out, served)
 	if n > 0 {
-		fmt.Fprintln(d.out, d.waitForSamples(ctx, 30*time.Second))
+		if msg := d.waitForSamples(ctx, 30*time.Second); msg != "" {
+			fmt.Fprintln(d.out, msg)
+		}
 	}
 	if ctx.Err() != nil {
 		return 0
