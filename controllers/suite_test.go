@@ -248,6 +248,18 @@ func expectReady(t *testing.T, obj client.Object, status metav1.ConditionStatus,
 	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 }
 
+// expectReadyMessage waits until obj's Ready condition has the status, the
+// reason and exactly the message. Use it where an earlier status's message
+// would also contain the parts expectReady looks for.
+func expectReadyMessage(t *testing.T, obj client.Object, status metav1.ConditionStatus, reason, message string) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		c := condition(g, obj, flowsv1alpha1.ConditionReady)
+		g.Expect(c).NotTo(BeNil(), "no Ready condition on %s", obj.GetName())
+		g.Expect([]string{string(c.Status), c.Reason, c.Message}).To(Equal([]string{string(status), reason, message}), "Ready of %s", obj.GetName())
+	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+}
+
 // expectWarning waits until obj's Warning condition is True with the reason
 // and its message contains each of parts.
 func expectWarning(t *testing.T, obj client.Object, reason string, parts ...string) {
