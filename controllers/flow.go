@@ -12,7 +12,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/refs"
@@ -90,7 +89,7 @@ func (r *flowReconciler) setup(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("flow").
-		For(&flowsv1alpha1.Flow{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&flowsv1alpha1.Flow{}, builder.WithPredicates(onSpecOrStatus)).
 		Watches(&flowsv1alpha1.FlowStageBinding{}, bindingFlow(), builder.WithPredicates(onSpecOrReadiness)).
 		Watches(&flowsv1alpha1.Flow{}, peers(c, refs.Slug, slugKey, func() client.ObjectList { return &flowsv1alpha1.FlowList{} }), builder.WithPredicates(onExistenceOrSpec))
 	for _, k := range flowsv1alpha1.StageKinds {

@@ -87,12 +87,12 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 }
 
 // setup registers the reconciler with the manager: For the kind itself on
-// spec changes only (never on its own status writes), and on each
+// spec and status changes (onSpecOrStatus says why status), and on each
 // referenced kind through refs.Index.
 func (r *reconciler[T]) setup(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(strings.ToLower(r.kind.Name)).
-		For(r.kind.New(), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+		For(r.kind.New(), builder.WithPredicates(onSpecOrStatus))
 	for _, d := range r.kind.Watches {
 		h := referrers(mgr.GetClient(), d.Kind, r.kind.NewList)
 		if d.Kind == refs.KindSecret {

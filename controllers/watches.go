@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -90,6 +91,32 @@ func requests(list client.ObjectList, skip client.Object) []reconcile.Request {
 		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
 	}
 	return out
+}
+
+// onSpecOrStatus is the predicate of each controller's own kind: creations,
+// deletions, spec changes, and status changes. A status change is almost
+// always the controller's own write, and the reconcile it causes computes
+// the same status and writes nothing. It is there for the write that raced
+// a change: a reconcile that reads its object from a cache not yet showing
+// the controller's previous write computes a status equal to the stale one
+// and writes nothing (a referenced object created and deleted in quick
+// succession, say); when the previous write reaches the cache, the
+// reconcile it causes sees the difference and corrects it.
+var onSpecOrStatus = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
+			!equality.Semantic.DeepEqual(wholeStatus(e.ObjectOld), wholeStatus(e.ObjectNew))
+	},
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// wholeStatus is an object's entire status: a Flow's plan and slug as well
+// as the conditions every kind has.
+func wholeStatus(obj client.Object) any {
+	if f, ok := obj.(*flowsv1alpha1.Flow); ok {
+		return &f.Status
+	}
+	return statusOf(obj)
 }
 
 // onExistence passes creations and deletions: for references whose target
