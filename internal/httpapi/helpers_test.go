@@ -8,26 +8,14 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/refs"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
-
-func testScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := flowsv1alpha1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}
 
 // builderIndexer registers the refs indexes on a fake client, through the
 // same refs.Register the manager's cache gets.
@@ -42,7 +30,7 @@ func (i builderIndexer) IndexField(_ context.Context, obj client.Object, field s
 // the rendering's input without an API server.
 func fakeReader(t testing.TB, objs ...client.Object) client.Client {
 	t.Helper()
-	b := fake.NewClientBuilder().WithScheme(testScheme())
+	b := fake.NewClientBuilder().WithScheme(testenv.Scheme())
 	if err := refs.Register(context.Background(), builderIndexer{b}); err != nil {
 		t.Fatal(err)
 	}
