@@ -22,8 +22,10 @@ GO ?= go
 TOOLS := $(GO) tool -modfile=$(CURDIR)/hack/tools/go.mod
 CONTROLLER_GEN := $(TOOLS) controller-gen
 
-# Flags for `go test` (for example TESTFLAGS=-run=TestAdmission).
-TESTFLAGS ?=
+# Flags for `go test` (for example TESTFLAGS=-run=TestAdmission). -count=1
+# because go test's result cache cannot see everything a test depends on:
+# TestDev builds and runs bin/manager, whose sources are not its package's.
+TESTFLAGS ?= -count=1
 # Where `make dev` serves the API.
 DEV_API_ADDR ?= 127.0.0.1:9000
 # Set to none to run `make dev` without authentication.
