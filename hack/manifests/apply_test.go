@@ -3,9 +3,13 @@ package manifests
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -13,9 +17,11 @@ import (
 )
 
 // config/default applies to a real API server, which validates every object
-// (schemas, RBAC roles and bindings, the Service and PodDisruptionBudget),
-// and the manager's pod is admitted by the restricted Pod Security Standard
-// its namespace enforces.
+// (schemas, RBAC roles and bindings, the Service and PodDisruptionBudget);
+// the manager's pod is admitted by the restricted Pod Security Standard its
+// namespace enforces; and the API server's RBAC authorizer, asked with
+// SubjectAccessReviews, grants the manager and the viewer role what they
+// need and nothing they should not have.
 func TestDefaultAppliesToAPIServer(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {
@@ -49,4 +55,85 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 	if err := env.Client.Create(ctx, root, client.DryRunAll); err == nil {
 		t.Errorf("%s admitted a pod that may run as root: does it enforce the restricted Pod Security Standard?", namespace)
 	}
+
+	// The manager, as its ServiceAccount.
+	manager := subject{user: "system:serviceaccount:" + namespace + ":" + serviceAccount, groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace}}
+	must := func(s subject, allowed bool, verb, group, resource, ns, why string) {
+		t.Helper()
+		if got := s.may(ctx, t, env.Client, verb, group, resource, ns); got != allowed {
+			t.Errorf("%s may %s %s.%s in %q: %v, want %v (%s)", s.user, verb, resource, group, ns, got, allowed, why)
+		}
+	}
+	// The API and the secure metrics endpoint review their callers.
+	must(manager, true, "create", "authentication.k8s.io", "tokenreviews", "", "the API authenticates callers")
+	must(manager, true, "create", "authorization.k8s.io", "subjectaccessreviews", "", "the API authorises reads")
+	// Leader election: a Lease in its own namespace, and nowhere else.
+	for _, verb := range []string{"get", "create", "update"} {
+		must(manager, true, verb, "coordination.k8s.io", "leases", namespace, "leader election")
+	}
+	must(manager, false, "update", "coordination.k8s.io", "leases", "kube-system", "leases outside its namespace")
+	// The controllers read every kind and write its status (role.yaml,
+	// generated from the reconcilers' RBAC markers).
+	for _, k := range kinds {
+		for _, verb := range []string{"get", "list", "watch"} {
+			must(manager, true, verb, group, k, "default", "a +kubebuilder:rbac marker is missing")
+		}
+		must(manager, true, "patch", group, k+"/status", "default", "a +kubebuilder:rbac marker is missing")
+		must(manager, false, "update", group, k, "default", "the manager never writes specs")
+	}
+	must(manager, false, "create", "", "secrets", "default", "it only ever reads Secrets")
+	must(manager, false, "update", "", "secrets", "default", "it only ever reads Secrets")
+
+	// The viewer role, which callers of the API are given: read every kind,
+	// write nothing.
+	viewer := subject{user: "stagehand-viewer-test"}
+	if err := env.Client.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "stagehand-viewer-test"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "stagehand-viewer-role"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: viewer.user}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// RBAC bindings take effect through the authorizer's informers:
+	// wait for the first grant before asserting the rest.
+	deadline := time.Now().Add(30 * time.Second)
+	for !viewer.may(ctx, t, env.Client, "get", group, "flows", "default") {
+		if time.Now().After(deadline) {
+			t.Fatal("the viewer binding never took effect")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, k := range kinds {
+		for _, verb := range []string{"get", "list", "watch"} {
+			must(viewer, true, verb, group, k, "default", "stagehand-viewer-role reads every kind")
+		}
+		for _, verb := range []string{"create", "update", "patch", "delete"} {
+			must(viewer, false, verb, group, k, "default", "stagehand-viewer-role only reads")
+			must(viewer, false, verb, group, k+"/status", "default", "stagehand-viewer-role only reads")
+		}
+	}
+}
+
+// subject is a user the API server's authorizer is asked about.
+type subject struct {
+	user   string
+	groups []string
+}
+
+// may asks the API server, with a SubjectAccessReview, whether s may verb
+// the resource in ns (empty: cluster-wide).
+func (s subject) may(ctx context.Context, t *testing.T, c client.Client, verb, group, resource, ns string) bool {
+	t.Helper()
+	res, sub, _ := strings.Cut(resource, "/")
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   s.user,
+		Groups: append([]string{"system:authenticated"}, s.groups...),
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: ns,
+		},
+	}}
+	if err := c.Create(ctx, sar); err != nil {
+		t.Fatalf("SubjectAccessReview: %v", err)
+	}
+	return sar.Status.Allowed
 }
