@@ -46,7 +46,7 @@ func (r *flowReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		if _, done := stages[key]; done {
 			continue
 		}
-		stage, err := newObject(string(b.Spec.StageRef.Kind))
+		stage, err := refs.NewObject(string(b.Spec.StageRef.Kind))
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -93,7 +93,7 @@ func (r *flowReconciler) setup(mgr ctrl.Manager) error {
 		Watches(&flowsv1alpha1.FlowStageBinding{}, bindingFlow(), builder.WithPredicates(onSpecOrReadiness)).
 		Watches(&flowsv1alpha1.Flow{}, peers(c, refs.Slug, slugKey, func() client.ObjectList { return &flowsv1alpha1.FlowList{} }), builder.WithPredicates(onExistenceOrSpec))
 	for _, k := range flowsv1alpha1.StageKinds {
-		stage, _ := newObject(string(k))
+		stage, _ := refs.NewObject(string(k))
 		b = b.Watches(stage, stageFlows(c, string(k)), builder.WithPredicates(onReadiness))
 	}
 	return b.Complete(r)

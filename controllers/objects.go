@@ -1,8 +1,6 @@
 package controllers
 
 import (
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -11,29 +9,6 @@ import (
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/refs"
 )
-
-// newObject returns an empty object of a stagehand kind, as refs names kinds.
-func newObject(kind string) (client.Object, error) {
-	switch kind {
-	case refs.KindFlow:
-		return &flowsv1alpha1.Flow{}, nil
-	case refs.KindFlowStageBinding:
-		return &flowsv1alpha1.FlowStageBinding{}, nil
-	case string(flowsv1alpha1.StageKindIdentification):
-		return &flowsv1alpha1.IdentificationStage{}, nil
-	case string(flowsv1alpha1.StageKindPassword):
-		return &flowsv1alpha1.PasswordStage{}, nil
-	case string(flowsv1alpha1.StageKindAuthenticatorValidate):
-		return &flowsv1alpha1.AuthenticatorValidateStage{}, nil
-	case string(flowsv1alpha1.StageKindCaptcha):
-		return &flowsv1alpha1.CaptchaStage{}, nil
-	case refs.KindSource:
-		return &flowsv1alpha1.Source{}, nil
-	case refs.KindWebAuthnDeviceType:
-		return &flowsv1alpha1.WebAuthnDeviceType{}, nil
-	}
-	return nil, fmt.Errorf("unknown kind %q", kind)
-}
 
 // statusOf returns the common status of a stagehand object, nil for any other
 // object.
@@ -63,7 +38,7 @@ func statusOf(obj client.Object) *flowsv1alpha1.Status {
 func stageObjects() []client.Object {
 	out := make([]client.Object, len(flowsv1alpha1.StageKinds))
 	for i, k := range flowsv1alpha1.StageKinds {
-		out[i], _ = newObject(string(k))
+		out[i], _ = refs.NewObject(string(k))
 	}
 	return out
 }

@@ -100,7 +100,7 @@ func (r *reconciler[T]) setup(mgr ctrl.Manager) error {
 			b = b.WatchesMetadata(&corev1.Secret{}, h, builder.WithPredicates(d.When))
 			continue
 		}
-		obj, err := newObject(d.Kind)
+		obj, err := refs.NewObject(d.Kind)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) 
 		reader := live
 		if ref.Kind != refs.KindSecret {
 			var err error
-			if target, err = newObject(ref.Kind); err != nil {
+			if target, err = refs.NewObject(ref.Kind); err != nil {
 				return nil, err
 			}
 			reader = cache

@@ -238,21 +238,6 @@ func (rv *resolver) localRef(ctx context.Context, obj client.Object, namespace s
 	return rv.uidOf(ctx, obj, namespace, ref.Name)
 }
 
-// newStage is an empty object of a stage kind.
-func newStage(kind flowsv1alpha1.StageKind) client.Object {
-	switch kind {
-	case flowsv1alpha1.StageKindIdentification:
-		return &flowsv1alpha1.IdentificationStage{}
-	case flowsv1alpha1.StageKindPassword:
-		return &flowsv1alpha1.PasswordStage{}
-	case flowsv1alpha1.StageKindAuthenticatorValidate:
-		return &flowsv1alpha1.AuthenticatorValidateStage{}
-	case flowsv1alpha1.StageKindCaptcha:
-		return &flowsv1alpha1.CaptchaStage{}
-	}
-	return nil
-}
-
 // flowSet is a stage's flow_set: one element per FlowStageBinding that binds
 // the stage, for each binding whose flow exists (a binding whose flow is gone
 // is left out, as authentik leaves out a deleted row). Elements are sorted by
@@ -400,9 +385,9 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 		out.WebAuthnUserVerification = defaultUserVerification
 	}
 	for _, r := range sp.ConfigurationStageRefs {
-		obj := newStage(r.Kind)
-		if obj == nil {
-			continue
+		obj, err := refs.NewObject(string(r.Kind))
+		if err != nil {
+			continue // admission allows only the stage kinds
 		}
 		if uid := e.uid(rv.uidOf(ctx, obj, s.Namespace, r.Name)); uid != nil {
 			out.ConfigurationStages = append(out.ConfigurationStages, *uid)

@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
 // AuthMode is how the API authenticates and authorises callers.
@@ -184,20 +184,6 @@ func (s *Server) ReadyzCheck(_ *http.Request) error {
 	return nil
 }
 
-// watched lists every kind the API reads.
-func watched() []client.Object {
-	return []client.Object{
-		&flowsv1alpha1.Flow{},
-		&flowsv1alpha1.FlowStageBinding{},
-		&flowsv1alpha1.IdentificationStage{},
-		&flowsv1alpha1.PasswordStage{},
-		&flowsv1alpha1.AuthenticatorValidateStage{},
-		&flowsv1alpha1.CaptchaStage{},
-		&flowsv1alpha1.Source{},
-		&flowsv1alpha1.WebAuthnDeviceType{},
-	}
-}
-
 // WaitForCacheSync starts the informers of every kind the API reads (the
 // controllers may not watch them all) and waits for them to sync; the API
 // answers 503 until then. Start calls it.
@@ -206,7 +192,12 @@ func (s *Server) WaitForCacheSync(ctx context.Context) bool {
 		s.synced.Store(true)
 		return true
 	}
-	for _, obj := range watched() {
+	// Every stagehand kind: the stages it serves and what they refer to.
+	for _, kind := range refs.Kinds {
+		obj, err := refs.NewObject(kind)
+		if err != nil {
+			return false
+		}
 		if _, err := s.opts.Cache.GetInformer(ctx, obj); err != nil {
 			if ctx.Err() == nil {
 				s.log.Error(err, "starting an informer for the API", "kind", fmt.Sprintf("%T", obj))

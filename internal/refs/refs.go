@@ -23,6 +23,42 @@ const (
 	KindSecret             = "Secret"
 )
 
+// Kinds lists every stagehand kind, as Reference.Kind names them.
+var Kinds = []string{
+	KindFlow,
+	KindFlowStageBinding,
+	string(flowsv1alpha1.StageKindIdentification),
+	string(flowsv1alpha1.StageKindPassword),
+	string(flowsv1alpha1.StageKindAuthenticatorValidate),
+	string(flowsv1alpha1.StageKindCaptcha),
+	KindSource,
+	KindWebAuthnDeviceType,
+}
+
+// NewObject returns an empty object of a stagehand kind, named as Kinds and
+// Reference.Kind name it (a Secret is not a stagehand kind).
+func NewObject(kind string) (client.Object, error) {
+	switch kind {
+	case KindFlow:
+		return &flowsv1alpha1.Flow{}, nil
+	case KindFlowStageBinding:
+		return &flowsv1alpha1.FlowStageBinding{}, nil
+	case string(flowsv1alpha1.StageKindIdentification):
+		return &flowsv1alpha1.IdentificationStage{}, nil
+	case string(flowsv1alpha1.StageKindPassword):
+		return &flowsv1alpha1.PasswordStage{}, nil
+	case string(flowsv1alpha1.StageKindAuthenticatorValidate):
+		return &flowsv1alpha1.AuthenticatorValidateStage{}, nil
+	case string(flowsv1alpha1.StageKindCaptcha):
+		return &flowsv1alpha1.CaptchaStage{}, nil
+	case KindSource:
+		return &flowsv1alpha1.Source{}, nil
+	case KindWebAuthnDeviceType:
+		return &flowsv1alpha1.WebAuthnDeviceType{}, nil
+	}
+	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
 // Reference is one reference an object makes.
 type Reference struct {
 	// Field is the path of the referring field, as a person reads it:

@@ -1,6 +1,7 @@
 package refs
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -115,5 +116,27 @@ func TestReferenceKeys(t *testing.T) {
 	dt := &flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: metav1.ObjectMeta{Name: "yubikey"}}
 	if got, want := KeyOf(KindWebAuthnDeviceType, dt), "WebAuthnDeviceType//yubikey"; got != want {
 		t.Errorf("KeyOf(device type) = %q, want %q", got, want)
+	}
+}
+
+// TestNewObject: every kind in Kinds has an object of that kind, so that a
+// watch or lookup by kind name never meets an unknown one.
+func TestNewObject(t *testing.T) {
+	for _, kind := range Kinds {
+		obj, err := NewObject(kind)
+		if err != nil {
+			t.Fatalf("NewObject(%q): %v", kind, err)
+		}
+		if got := reflect.TypeOf(obj).Elem().Name(); got != kind {
+			t.Errorf("NewObject(%q) is a %s", kind, got)
+		}
+	}
+	for _, k := range flowsv1alpha1.StageKinds {
+		if _, err := NewObject(string(k)); err != nil {
+			t.Errorf("stage kind %s: %v", k, err)
+		}
+	}
+	if _, err := NewObject(KindSecret); err == nil {
+		t.Error("NewObject(Secret) succeeded: Secrets are not stagehand objects")
 	}
 }
