@@ -354,9 +354,6 @@ func TestImageOverride(t *testing.T) {
 // config/samples, which `make dev` applies, renders too.
 func TestSamplesRender(t *testing.T) {
 	dir := filepath.Join(Root(), "config", "samples")
-	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err != nil {
-		t.Skip("no config/samples/kustomization.yaml yet")
-	}
 	objs, err := Objects(dir, "")
 	if err != nil {
 		t.Fatalf("config/samples does not render: %v", err)
