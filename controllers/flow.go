@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"sort"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/refs"
@@ -37,7 +37,7 @@ func (r *flowReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 
 	var bindings flowsv1alpha1.FlowStageBindingList
-	if err := r.client.List(ctx, &bindings, client.MatchingFields{refs.Index: refs.KeyOf(refs.KindFlow, &flow)}); err != nil {
+	if err := r.client.List(ctx, &bindings, client.MatchingFields{refs.Index: refs.KeyOf(flowsv1alpha1.KindFlow, &flow)}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the flow's bindings: %w", err)
 	}
 	stages := map[string]client.Object{}
@@ -46,7 +46,7 @@ func (r *flowReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		if _, done := stages[key]; done {
 			continue
 		}
-		stage, err := refs.NewObject(string(b.Spec.StageRef.Kind))
+		stage, err := flowsv1alpha1.New(string(b.Spec.StageRef.Kind))
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -61,24 +61,17 @@ func (r *flowReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		}
 	}
 	var sameSlug flowsv1alpha1.FlowList
-	if err := r.client.List(ctx, &sameSlug, client.MatchingFields{refs.Slug: slugKey(&flow)}); err != nil {
+	if err := r.client.List(ctx, &sameSlug, client.MatchingFields{refs.Slug: refs.SlugKey(&flow)}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing flows with the same slug: %w", err)
 	}
 
 	before := flow.DeepCopy()
 	plan, ready := flowPlan(bindings.Items, stages)
-	warnings := duplicateWarning(&flow, refs.KindFlow, "slug", flow.EffectiveSlug(), flowsv1alpha1.ReasonDuplicateSlug, listObjects(&sameSlug))
+	warnings := duplicateWarning(&flow, flowsv1alpha1.KindFlow, "slug", flow.EffectiveSlug(), flowsv1alpha1.ReasonDuplicateSlug, listObjects(&sameSlug))
 	flow.Status.Slug = flow.EffectiveSlug()
 	flow.Status.Stages = plan
-	fresh := setConditions(&flow.Status.Status, flow.Generation, ready, warnings, metav1.Now())
-	changed := !equality.Semantic.DeepEqual(before.Status, flow.Status)
-	return ctrl.Result{}, r.status.write(ctx, &flow, before, changed, fresh)
-}
-
-// slugKey is a flow's value in the refs.Slug index.
-func slugKey(o client.Object) string {
-	f := o.(*flowsv1alpha1.Flow)
-	return f.Namespace + "/" + f.EffectiveSlug()
+	fresh := setConditions(&flow, ready, warnings, metav1.Now())
+	return ctrl.Result{}, r.status.write(ctx, &flow, before, fresh)
 }
 
 // setup registers the Flow reconciler. A flow is re-evaluated when it
@@ -89,15 +82,22 @@ func (r *flowReconciler) setup(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("flow").
-		For(&flowsv1alpha1.Flow{}, builder.WithPredicates(onSpecOrStatus)).
+		For(&flowsv1alpha1.Flow{}, builder.WithPredicates(ownChanges)).
 		Watches(&flowsv1alpha1.FlowStageBinding{}, bindingFlow(), builder.WithPredicates(onSpecOrReadiness)).
-		Watches(&flowsv1alpha1.Flow{}, peers(c, refs.Slug, slugKey, func() client.ObjectList { return &flowsv1alpha1.FlowList{} }), builder.WithPredicates(onExistenceOrSpec))
-	for _, k := range flowsv1alpha1.StageKinds {
-		stage, _ := refs.NewObject(string(k))
+		Watches(&flowsv1alpha1.Flow{}, peers(c, refs.Slug, slugOf, func() client.ObjectList { return &flowsv1alpha1.FlowList{} }),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	for _, k := range flowsv1alpha1.StageKinds() {
+		stage, err := flowsv1alpha1.New(string(k))
+		if err != nil {
+			return err
+		}
 		b = b.Watches(stage, stageFlows(c, string(k)), builder.WithPredicates(onReadiness))
 	}
 	return b.Complete(r)
 }
+
+// slugOf is a flow's value in the refs.Slug index.
+func slugOf(o client.Object) string { return refs.SlugKey(o.(*flowsv1alpha1.Flow)) }
 
 // flowPlan computes a flow's plan and Ready condition from its bindings and
 // the stages they bind (keyed by refs.Key; nil or absent when the stage does
@@ -133,15 +133,15 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 	for _, b := range sorted {
 		ref := b.Spec.StageRef
 		stage := stages[refs.Key(string(ref.Kind), b.Namespace, ref.Name)]
-		where := fmt.Sprintf("order %d, %s %q", b.Spec.Order, refs.KindFlowStageBinding, b.Name)
+		where := fmt.Sprintf("order %d, %s %q", b.Spec.Order, flowsv1alpha1.KindFlowStageBinding, b.Name)
 		ready := false
 		switch {
 		case stage == nil:
 			notReady = append(notReady, fmt.Sprintf("%s %q (%s) not found", ref.Kind, ref.Name, where))
-		case !isReady(statusOf(stage)):
+		case !isReady(stage):
 			notReady = append(notReady, fmt.Sprintf("%s %q (%s) not Ready", ref.Kind, ref.Name, where))
-		case !isReady(&b.Status):
-			notReady = append(notReady, fmt.Sprintf("%s %q (order %d) not Ready", refs.KindFlowStageBinding, b.Name, b.Spec.Order))
+		case !isReady(b):
+			notReady = append(notReady, fmt.Sprintf("%s %q (order %d) not Ready", flowsv1alpha1.KindFlowStageBinding, b.Name, b.Spec.Order))
 		default:
 			ready = true
 		}
@@ -160,7 +160,7 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 	}
 	for _, s := range slots {
 		if names := bySlot[s]; len(names) > 1 {
-			conflicts = append(conflicts, fmt.Sprintf("%ss %s all bind %s %q at order %d", refs.KindFlowStageBinding, quotedNames(names), s.stage.Kind, s.stage.Name, s.order))
+			conflicts = append(conflicts, fmt.Sprintf("%ss %s all bind %s %q at order %d", flowsv1alpha1.KindFlowStageBinding, quotedNames(names), s.stage.Kind, s.stage.Name, s.order))
 		}
 	}
 

@@ -85,8 +85,8 @@ func timeUntil(t *testing.T, wc client.WithWatch, list client.ObjectList, obj cl
 			if !isObj {
 				continue
 			}
-			st := statusOf(o)
-			if st != nil && st.ObservedGeneration == o.GetGeneration() && isReady(st) == ready {
+			st, isStagehand := o.(flowsv1alpha1.Object)
+			if isStagehand && st.GetObservedGeneration() == o.GetGeneration() && isReady(o) == ready {
 				return time.Since(start)
 			}
 		case <-ctx.Done():

@@ -17,20 +17,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
-// kind tells the shared reconciler what differs between the kinds whose
-// readiness is that their references resolve: every stage kind,
-// FlowStageBinding, Source and WebAuthnDeviceType. (Flow, whose readiness is
-// its plan's, has a reconciler of its own.)
-type kind[T client.Object] struct {
-	// Name is the kind, as refs names it.
-	Name string
-	// New returns an empty object of the kind.
-	New func() T
-	// NewList returns an empty list of the kind.
-	NewList func() client.ObjectList
+// behaviour tells the shared reconciler what differs between the kinds
+// whose readiness is that their references resolve: every kind but Flow,
+// whose readiness is its plan's and which has a reconciler of its own.
+type behaviour struct {
 	// Watches are the kinds the kind references, each with the events on
 	// them that can change what an object of the kind reports. Objects that
 	// reference the event's object are found through refs.Index.
@@ -38,7 +32,7 @@ type kind[T client.Object] struct {
 	// Inspect, when set, looks beyond existence: it may mark resolved
 	// references Invalid, and returns the object's warnings. It may read the
 	// cache.
-	Inspect func(ctx context.Context, c client.Reader, obj T, rs []resolved) ([]warning, error)
+	Inspect func(ctx context.Context, c client.Reader, obj flowsv1alpha1.Object, rs []resolved) ([]warning, error)
 	// Extra, when set, adds watches that are not references, such as a
 	// device type's on the others with the same aaguid.
 	Extra func(b *builder.Builder, c client.Reader) *builder.Builder
@@ -55,9 +49,10 @@ type dependency struct {
 // reconciler is the reconciler of one kind: Get from the cache, resolve
 // every reference refs.Of lists, compute the status, patch it when it
 // changed.
-type reconciler[T client.Object] struct {
-	kind   kind[T]
-	client client.Client
+type reconciler struct {
+	kind      string
+	behaviour behaviour
+	client    client.Client
 	// live reads from the API server. Used for Secrets only, which are not
 	// cached (only their metadata is watched).
 	live   client.Reader
@@ -65,8 +60,11 @@ type reconciler[T client.Object] struct {
 }
 
 // Reconcile evaluates one object of the kind and writes its status.
-func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	obj := r.kind.New()
+func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj, err := flowsv1alpha1.New(r.kind)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -75,39 +73,42 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		return ctrl.Result{}, err
 	}
 	var warnings []warning
-	if r.kind.Inspect != nil {
-		if warnings, err = r.kind.Inspect(ctx, r.client, obj, rs); err != nil {
+	if r.behaviour.Inspect != nil {
+		if warnings, err = r.behaviour.Inspect(ctx, r.client, obj, rs); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	before := obj.DeepCopyObject().(client.Object)
-	fresh := setConditions(statusOf(obj), obj.GetGeneration(), readyFromReferences(rs), warnings, metav1.Now())
-	changed := !equality.Semantic.DeepEqual(statusOf(before), statusOf(obj))
-	return ctrl.Result{}, r.status.write(ctx, obj, before, changed, fresh)
+	before := obj.DeepCopyObject().(flowsv1alpha1.Object)
+	fresh := setConditions(obj, readyFromReferences(rs), warnings, metav1.Now())
+	return ctrl.Result{}, r.status.write(ctx, obj, before, fresh)
 }
 
-// setup registers the reconciler with the manager: For the kind itself on
-// spec and status changes (onSpecOrStatus says why status), and on each
-// referenced kind through refs.Index.
-func (r *reconciler[T]) setup(mgr ctrl.Manager) error {
+// setup registers the reconciler with the manager: For the kind itself
+// (ownChanges says on which events), and on each referenced kind through
+// refs.Index.
+func (r *reconciler) setup(mgr ctrl.Manager) error {
+	own, err := flowsv1alpha1.New(r.kind)
+	if err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		Named(strings.ToLower(r.kind.Name)).
-		For(r.kind.New(), builder.WithPredicates(onSpecOrStatus))
-	for _, d := range r.kind.Watches {
-		h := referrers(mgr.GetClient(), d.Kind, r.kind.NewList)
+		Named(strings.ToLower(r.kind)).
+		For(own, builder.WithPredicates(ownChanges))
+	for _, d := range r.behaviour.Watches {
+		h := referrers(mgr.GetClient(), d.Kind, r.kind)
 		if d.Kind == refs.KindSecret {
 			// Metadata only: the manager never caches Secrets' data.
 			b = b.WatchesMetadata(&corev1.Secret{}, h, builder.WithPredicates(d.When))
 			continue
 		}
-		obj, err := refs.NewObject(d.Kind)
+		obj, err := flowsv1alpha1.New(d.Kind)
 		if err != nil {
 			return err
 		}
 		b = b.Watches(obj, h, builder.WithPredicates(d.When))
 	}
-	if r.kind.Extra != nil {
-		b = r.kind.Extra(b, mgr.GetClient())
+	if r.behaviour.Extra != nil {
+		b = r.behaviour.Extra(b, mgr.GetClient())
 	}
 	return b.Complete(r)
 }
@@ -122,7 +123,7 @@ func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) 
 		reader := live
 		if ref.Kind != refs.KindSecret {
 			var err error
-			if target, err = refs.NewObject(ref.Kind); err != nil {
+			if target, err = flowsv1alpha1.New(ref.Kind); err != nil {
 				return nil, err
 			}
 			reader = cache
@@ -146,11 +147,11 @@ type statusWriter struct {
 	recorder events.EventRecorder
 }
 
-// write patches obj's status from before's when changed (one patch, a JSON
-// merge patch of the status only), then announces each fresh warning as a
-// Warning Event. When nothing changed it writes nothing.
-func (w statusWriter) write(ctx context.Context, obj, before client.Object, changed bool, fresh []warning) error {
-	if !changed {
+// write patches obj's status from before's when it changed (one patch, a
+// JSON merge patch of the status only), then announces each fresh warning as
+// a Warning Event. When nothing changed it writes nothing.
+func (w statusWriter) write(ctx context.Context, obj, before client.Object, fresh []warning) error {
+	if equality.Semantic.DeepEqual(before, obj) {
 		return nil
 	}
 	if err := w.client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {

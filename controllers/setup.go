@@ -13,7 +13,8 @@ package controllers
 
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
 
 // The manager's permissions, generated into config/rbac/role.yaml by
@@ -30,30 +31,23 @@ import (
 const EventSource = "stagehand"
 
 // SetupWithManager registers every stagehand reconciler with the manager:
-// one controller per kind. The manager's cache must have the refs indexes
-// (refs.Register) before it starts.
+// one controller per kind of flowsv1alpha1.Kinds, the Flow's of its own and
+// the shared reconciler for every other kind. The manager's cache must have
+// the refs indexes (refs.Register) before it starts.
 func SetupWithManager(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	w := statusWriter{client: c, recorder: mgr.GetEventRecorder(EventSource)}
-	live := mgr.GetAPIReader()
-	for _, setup := range []func(ctrl.Manager) error{
-		(&flowReconciler{client: c, status: w}).setup,
-		forKind(flowStageBindingKind(), c, live, w),
-		forKind(identificationStageKind(), c, live, w),
-		forKind(passwordStageKind(), c, live, w),
-		forKind(authenticatorValidateStageKind(), c, live, w),
-		forKind(captchaStageKind(), c, live, w),
-		forKind(sourceKind(), c, live, w),
-		forKind(webAuthnDeviceTypeKind(), c, live, w),
-	} {
-		if err := setup(mgr); err != nil {
+	for _, k := range flowsv1alpha1.Kinds {
+		var err error
+		if k.Kind == flowsv1alpha1.KindFlow {
+			err = (&flowReconciler{client: c, status: w}).setup(mgr)
+		} else {
+			r := &reconciler{kind: k.Kind, behaviour: behaviours[k.Kind], client: c, live: mgr.GetAPIReader(), status: w}
+			err = r.setup(mgr)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// forKind is the setup of the shared reconciler for one kind.
-func forKind[T client.Object](k kind[T], c client.Client, live client.Reader, w statusWriter) func(ctrl.Manager) error {
-	return (&reconciler[T]{kind: k, client: c, live: live, status: w}).setup
 }

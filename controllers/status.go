@@ -93,8 +93,8 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 	}
 }
 
-// setConditions writes the outcome of an evaluation of generation into st:
-// observedGeneration, the Ready condition, and the Warning condition (present
+// setConditions writes the outcome of an evaluation of obj's generation into
+// its status: observedGeneration, the Ready condition, and the Warning condition (present
 // only while there are warnings). Conditions keep their lastTransitionTime
 // unless their status changes; now is the time of a transition.
 //
@@ -103,24 +103,27 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 //
 // It returns the warnings that are new, that the Warning condition did not
 // already carry: those are announced as Events.
-func setConditions(st *flowsv1alpha1.Status, generation int64, ready metav1.Condition, warnings []warning, now metav1.Time) []warning {
-	before := previousWarnings(st)
+func setConditions(obj flowsv1alpha1.Object, ready metav1.Condition, warnings []warning, now metav1.Time) []warning {
+	generation := obj.GetGeneration()
+	conditions := obj.GetConditions()
+	defer func() { obj.SetConditions(conditions) }()
+	before := previousWarnings(conditions)
 
-	st.ObservedGeneration = generation
+	obj.SetObservedGeneration(generation)
 	ready.ObservedGeneration = generation
 	ready.LastTransitionTime = now
-	meta.SetStatusCondition(&st.Conditions, ready)
-	setKstatusConditions(st, ready)
+	meta.SetStatusCondition(&conditions, ready)
+	setKstatusConditions(&conditions, ready)
 
 	if len(warnings) == 0 {
-		meta.RemoveStatusCondition(&st.Conditions, flowsv1alpha1.ConditionWarning)
+		meta.RemoveStatusCondition(&conditions, flowsv1alpha1.ConditionWarning)
 		return nil
 	}
 	msgs := make([]string, len(warnings))
 	for i, w := range warnings {
 		msgs[i] = w.Message
 	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+	meta.SetStatusCondition(&conditions, metav1.Condition{
 		Type:               flowsv1alpha1.ConditionWarning,
 		Status:             metav1.ConditionTrue,
 		Reason:             warnings[0].Reason,
@@ -144,7 +147,7 @@ func setConditions(st *flowsv1alpha1.Status, generation int64, ready metav1.Cond
 // (Reconciling: waiting for a reference that may still appear) or Failed
 // (Stalled: a reference that exists but cannot be used, colliding bindings).
 // Both are absent while the object is Ready.
-func setKstatusConditions(st *flowsv1alpha1.Status, ready metav1.Condition) {
+func setKstatusConditions(conditions *[]metav1.Condition, ready metav1.Condition) {
 	set, clear := "", []string{flowsv1alpha1.ConditionReconciling, flowsv1alpha1.ConditionStalled}
 	if ready.Status != metav1.ConditionTrue {
 		switch ready.Reason {
@@ -155,20 +158,20 @@ func setKstatusConditions(st *flowsv1alpha1.Status, ready metav1.Condition) {
 		}
 	}
 	for _, t := range clear {
-		meta.RemoveStatusCondition(&st.Conditions, t)
+		meta.RemoveStatusCondition(conditions, t)
 	}
 	if set != "" {
 		c := ready
 		c.Type, c.Status = set, metav1.ConditionTrue
-		meta.SetStatusCondition(&st.Conditions, c)
+		meta.SetStatusCondition(conditions, c)
 	}
 }
 
 // previousWarnings are the warning messages the Warning condition carries.
 // Messages are ours, joined with "; ", and the names and slugs in them can
 // hold no ';', so splitting gives them back.
-func previousWarnings(st *flowsv1alpha1.Status) map[string]bool {
-	c := meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionWarning)
+func previousWarnings(conditions []metav1.Condition) map[string]bool {
+	c := meta.FindStatusCondition(conditions, flowsv1alpha1.ConditionWarning)
 	if c == nil || c.Status != metav1.ConditionTrue {
 		return nil
 	}
@@ -177,11 +180,6 @@ func previousWarnings(st *flowsv1alpha1.Status) map[string]bool {
 		out[m] = true
 	}
 	return out
-}
-
-// isReady tells whether obj's Ready condition is True.
-func isReady(st *flowsv1alpha1.Status) bool {
-	return st != nil && meta.IsStatusConditionTrue(st.Conditions, flowsv1alpha1.ConditionReady)
 }
 
 // joinLimited joins items with "; ". When the result would be longer than

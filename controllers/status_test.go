@@ -81,7 +81,7 @@ func TestReadyMessageStaysWithinTheAPILimit(t *testing.T) {
 	for i := range 512 {
 		rs = append(rs, resolved{Reference: refs.Reference{
 			Field: fmt.Sprintf("spec.webauthnAllowedDeviceTypeRefs[%d]", i),
-			Kind:  refs.KindWebAuthnDeviceType,
+			Kind:  flowsv1alpha1.KindWebAuthnDeviceType,
 			Name:  strings.Repeat("n", 250) + fmt.Sprint(i),
 		}})
 	}
@@ -122,12 +122,12 @@ func TestSetConditions(t *testing.T) {
 
 	t.Run("first evaluation", func(t *testing.T) {
 		g := NewWithT(t)
-		var st flowsv1alpha1.Status
-		fresh := setConditions(&st, 3, resolvedReady, nil, t0)
+		st := &flowsv1alpha1.PasswordStage{}
+		fresh := setConditions(generation(st, 3), resolvedReady, nil, t0)
 		g.Expect(fresh).To(BeEmpty())
-		g.Expect(st.ObservedGeneration).To(Equal(int64(3)))
-		g.Expect(st.Conditions).To(HaveLen(1))
-		c := st.Conditions[0]
+		g.Expect(st.Status.ObservedGeneration).To(Equal(int64(3)))
+		g.Expect(st.Status.Conditions).To(HaveLen(1))
+		c := st.Status.Conditions[0]
 		g.Expect(c.Type).To(Equal(flowsv1alpha1.ConditionReady))
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(c.ObservedGeneration).To(Equal(int64(3)))
@@ -136,31 +136,31 @@ func TestSetConditions(t *testing.T) {
 
 	t.Run("the same outcome changes nothing", func(t *testing.T) {
 		g := NewWithT(t)
-		var st flowsv1alpha1.Status
-		setConditions(&st, 3, resolvedReady, []warning{mismatch}, t0)
-		before := *st.DeepCopy()
-		fresh := setConditions(&st, 3, resolvedReady, []warning{mismatch}, t1)
+		st := &flowsv1alpha1.PasswordStage{}
+		setConditions(generation(st, 3), resolvedReady, []warning{mismatch}, t0)
+		before := st.DeepCopy()
+		fresh := setConditions(generation(st, 3), resolvedReady, []warning{mismatch}, t1)
 		g.Expect(fresh).To(BeEmpty(), "a warning already reported is not fresh")
 		g.Expect(st).To(Equal(before))
 	})
 
 	t.Run("a new generation moves observedGeneration, not lastTransitionTime", func(t *testing.T) {
 		g := NewWithT(t)
-		var st flowsv1alpha1.Status
-		setConditions(&st, 3, resolvedReady, nil, t0)
-		setConditions(&st, 4, resolvedReady, nil, t1)
-		c := meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionReady)
-		g.Expect(st.ObservedGeneration).To(Equal(int64(4)))
+		st := &flowsv1alpha1.PasswordStage{}
+		setConditions(generation(st, 3), resolvedReady, nil, t0)
+		setConditions(generation(st, 4), resolvedReady, nil, t1)
+		c := meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionReady)
+		g.Expect(st.Status.ObservedGeneration).To(Equal(int64(4)))
 		g.Expect(c.ObservedGeneration).To(Equal(int64(4)))
 		g.Expect(c.LastTransitionTime).To(Equal(t0))
 	})
 
 	t.Run("a transition moves lastTransitionTime", func(t *testing.T) {
 		g := NewWithT(t)
-		var st flowsv1alpha1.Status
-		setConditions(&st, 3, resolvedReady, nil, t0)
-		setConditions(&st, 3, notFound, nil, t1)
-		c := meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionReady)
+		st := &flowsv1alpha1.PasswordStage{}
+		setConditions(generation(st, 3), resolvedReady, nil, t0)
+		setConditions(generation(st, 3), notFound, nil, t1)
+		c := meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionReady)
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(c.Reason).To(Equal(flowsv1alpha1.ReasonReferenceNotFound))
 		g.Expect(c.Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found`))
@@ -171,51 +171,57 @@ func TestSetConditions(t *testing.T) {
 		g := NewWithT(t)
 		invalid := readyFromReferences([]resolved{{Reference: reference("spec.privateKeySecretRef", "Secret", "s"), Obj: &corev1.Secret{}, Invalid: `has no key "k"`}})
 		conflict := metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: flowsv1alpha1.ReasonBindingConflict, Message: "collide"}
-		types := func(st flowsv1alpha1.Status) []string {
+		types := func(st *flowsv1alpha1.PasswordStage) []string {
 			var out []string
-			for _, c := range st.Conditions {
+			for _, c := range st.Status.Conditions {
 				out = append(out, c.Type+"="+string(c.Status)+"/"+c.Reason)
 			}
 			return out
 		}
-		var st flowsv1alpha1.Status
-		setConditions(&st, 1, notFound, nil, t0)
+		st := &flowsv1alpha1.PasswordStage{}
+		setConditions(generation(st, 1), notFound, nil, t0)
 		g.Expect(types(st)).To(ConsistOf("Ready=False/ReferenceNotFound", "Reconciling=True/ReferenceNotFound"))
-		g.Expect(meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionReconciling).Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found`))
-		setConditions(&st, 1, invalid, nil, t1)
+		g.Expect(meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionReconciling).Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found`))
+		setConditions(generation(st, 1), invalid, nil, t1)
 		g.Expect(types(st)).To(ConsistOf("Ready=False/ReferenceInvalid", "Stalled=True/ReferenceInvalid"))
-		setConditions(&st, 1, conflict, nil, t1)
+		setConditions(generation(st, 1), conflict, nil, t1)
 		g.Expect(types(st)).To(ConsistOf("Ready=False/BindingConflict", "Stalled=True/BindingConflict"))
-		setConditions(&st, 1, resolvedReady, nil, t1)
+		setConditions(generation(st, 1), resolvedReady, nil, t1)
 		g.Expect(types(st)).To(ConsistOf("Ready=True/Resolved"))
 	})
 
 	t.Run("warnings: present while they last, fresh when they appear", func(t *testing.T) {
 		g := NewWithT(t)
-		var st flowsv1alpha1.Status
-		fresh := setConditions(&st, 1, resolvedReady, []warning{mismatch}, t0)
+		st := &flowsv1alpha1.PasswordStage{}
+		fresh := setConditions(generation(st, 1), resolvedReady, []warning{mismatch}, t0)
 		g.Expect(fresh).To(Equal([]warning{mismatch}))
-		w := meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionWarning)
+		w := meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionWarning)
 		g.Expect(w).NotTo(BeNil())
 		g.Expect(w.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(w.Reason).To(Equal(flowsv1alpha1.ReasonDesignationMismatch))
 		g.Expect(w.Message).To(Equal("flow mismatch"))
-		g.Expect(meta.IsStatusConditionTrue(st.Conditions, flowsv1alpha1.ConditionReady)).To(BeTrue(), "a warning does not make an object not Ready")
+		g.Expect(meta.IsStatusConditionTrue(st.Status.Conditions, flowsv1alpha1.ConditionReady)).To(BeTrue(), "a warning does not make an object not Ready")
 
-		fresh = setConditions(&st, 1, resolvedReady, []warning{mismatch, webauthn}, t1)
+		fresh = setConditions(generation(st, 1), resolvedReady, []warning{mismatch, webauthn}, t1)
 		g.Expect(fresh).To(Equal([]warning{webauthn}), "only the warning that appeared is fresh")
-		w = meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionWarning)
+		w = meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionWarning)
 		g.Expect(w.Message).To(Equal("flow mismatch; no webauthn"))
 		g.Expect(w.Reason).To(Equal(flowsv1alpha1.ReasonDesignationMismatch), "the first warning's reason")
 		g.Expect(w.LastTransitionTime).To(Equal(t0))
 
-		fresh = setConditions(&st, 1, resolvedReady, nil, t1)
+		fresh = setConditions(generation(st, 1), resolvedReady, nil, t1)
 		g.Expect(fresh).To(BeEmpty())
-		g.Expect(meta.FindStatusCondition(st.Conditions, flowsv1alpha1.ConditionWarning)).To(BeNil(), "removed once no warning is left")
+		g.Expect(meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionWarning)).To(BeNil(), "removed once no warning is left")
 
-		fresh = setConditions(&st, 1, resolvedReady, []warning{mismatch}, t1)
+		fresh = setConditions(generation(st, 1), resolvedReady, []warning{mismatch}, t1)
 		g.Expect(fresh).To(Equal([]warning{mismatch}), "a warning that comes back is fresh again")
 	})
+}
+
+// generation sets obj's metadata.generation, for setConditions to evaluate.
+func generation[T flowsv1alpha1.Object](obj T, g int64) T {
+	obj.SetGeneration(g)
+	return obj
 }
 
 func flowWithDesignation(name string, d flowsv1alpha1.FlowDesignation) *flowsv1alpha1.Flow {
@@ -240,7 +246,7 @@ func TestDesignationWarnings(t *testing.T) {
 		t.Run(tc.field+"="+string(tc.flow), func(t *testing.T) {
 			g := NewWithT(t)
 			f := flowWithDesignation("f", tc.flow)
-			ws := designationWarnings([]resolved{{Reference: reference(tc.field, refs.KindFlow, "f"), Obj: f}})
+			ws := designationWarnings([]resolved{{Reference: reference(tc.field, flowsv1alpha1.KindFlow, "f"), Obj: f}})
 			if tc.want == "" {
 				g.Expect(ws).To(BeEmpty())
 				return
@@ -249,7 +255,7 @@ func TestDesignationWarnings(t *testing.T) {
 		})
 	}
 	t.Run("a missing flow is not a warning", func(t *testing.T) {
-		NewWithT(t).Expect(designationWarnings([]resolved{{Reference: reference("spec.recoveryFlowRef", refs.KindFlow, "f")}})).To(BeEmpty())
+		NewWithT(t).Expect(designationWarnings([]resolved{{Reference: reference("spec.recoveryFlowRef", flowsv1alpha1.KindFlow, "f")}})).To(BeEmpty())
 	})
 }
 
@@ -359,7 +365,7 @@ func TestDuplicateWarning(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			ws := duplicateWarning(self, refs.KindFlow, "slug", "login", flowsv1alpha1.ReasonDuplicateSlug, tc.peers)
+			ws := duplicateWarning(self, flowsv1alpha1.KindFlow, "slug", "login", flowsv1alpha1.ReasonDuplicateSlug, tc.peers)
 			if tc.want == "" {
 				g.Expect(ws).To(BeEmpty())
 				return

@@ -173,8 +173,8 @@ func warmUp() error {
 	ok := g.Eventually(func(g Gomega) {
 		for _, o := range objs {
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), o)).To(Succeed())
-			g.Expect(meta.FindStatusCondition(statusOf(o).Conditions, flowsv1alpha1.ConditionReady)).NotTo(BeNil(),
-				"%T %s has no Ready condition: is its controller running?", o, o.GetName())
+			g.Expect(meta.FindStatusCondition(o.(flowsv1alpha1.Object).GetConditions(), flowsv1alpha1.ConditionReady)).NotTo(BeNil(),
+				"%s %s has no Ready condition: is its controller running?", flowsv1alpha1.KindOf(o), o.GetName())
 		}
 	}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
 	if !ok {
@@ -199,7 +199,7 @@ func create(t *testing.T, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := k8s.Create(context.Background(), o); err != nil {
-			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
+			t.Fatalf("creating %s %s: %v", flowsv1alpha1.KindOf(o), o.GetName(), err)
 		}
 	}
 }
@@ -209,7 +209,7 @@ func remove(t *testing.T, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := k8s.Delete(context.Background(), o); err != nil {
-			t.Fatalf("deleting %T %s: %v", o, o.GetName(), err)
+			t.Fatalf("deleting %s %s: %v", flowsv1alpha1.KindOf(o), o.GetName(), err)
 		}
 	}
 }
@@ -228,9 +228,9 @@ func update[T client.Object](t *testing.T, obj T, change func(T)) {
 // describes the object's current generation.
 func condition(g Gomega, obj client.Object, typ string) *metav1.Condition {
 	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
-	st := statusOf(obj)
-	g.Expect(st.ObservedGeneration).To(Equal(obj.GetGeneration()), "status.observedGeneration of %s", obj.GetName())
-	return meta.FindStatusCondition(st.Conditions, typ)
+	st := obj.(flowsv1alpha1.Object)
+	g.Expect(st.GetObservedGeneration()).To(Equal(obj.GetGeneration()), "status.observedGeneration of %s", obj.GetName())
+	return meta.FindStatusCondition(st.GetConditions(), typ)
 }
 
 // expectReady waits until obj's Ready condition has the status and reason,

@@ -3,7 +3,7 @@ package controllers
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -21,13 +21,16 @@ import (
 // by listing a whole kind). Predicates keep only the events that can change
 // what a referrer reports.
 
-// referrers enqueues the objects, listed with newList, that reference the
+// referrers enqueues the objects of the referring kind that reference the
 // event's object as a kind (refs.Index).
-func referrers(c client.Reader, kind string, newList func() client.ObjectList) handler.EventHandler {
+func referrers(c client.Reader, kind, referring string) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := newList()
-		if err := c.List(ctx, list, client.MatchingFields{refs.Index: refs.KeyOf(kind, obj)}); err != nil {
-			log.FromContext(ctx).Error(err, "listing the objects that reference a "+kind, "name", obj.GetName(), "namespace", obj.GetNamespace())
+		list, err := flowsv1alpha1.NewList(referring)
+		if err == nil {
+			err = c.List(ctx, list, client.MatchingFields{refs.Index: refs.KeyOf(kind, obj)})
+		}
+		if err != nil {
+			log.FromContext(ctx).Error(err, "listing the "+referring+"s that reference a "+kind, "name", obj.GetName(), "namespace", obj.GetNamespace())
 			return nil
 		}
 		return requests(list, nil)
@@ -93,71 +96,38 @@ func requests(list client.ObjectList, skip client.Object) []reconcile.Request {
 	return out
 }
 
-// onSpecOrStatus is the predicate of each controller's own kind: creations,
-// deletions, spec changes, and status changes. A status change is almost
-// always the controller's own write, and the reconcile it causes computes
-// the same status and writes nothing. It is there for the write that raced
-// a change: a reconcile that reads its object from a cache not yet showing
-// the controller's previous write computes a status equal to the stale one
-// and writes nothing (a referenced object created and deleted in quick
-// succession, say); when the previous write reaches the cache, the
-// reconcile it causes sees the difference and corrects it.
-var onSpecOrStatus = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
-			!equality.Semantic.DeepEqual(wholeStatus(e.ObjectOld), wholeStatus(e.ObjectNew))
-	},
-	GenericFunc: func(event.GenericEvent) bool { return false },
-}
-
-// wholeStatus is an object's entire status: a Flow's plan and slug as well
-// as the conditions every kind has.
-func wholeStatus(obj client.Object) any {
-	if f, ok := obj.(*flowsv1alpha1.Flow); ok {
-		return &f.Status
-	}
-	return statusOf(obj)
-}
+// ownChanges is the predicate of each controller's own kind: every change
+// (creations, deletions, and any update but the informer's resyncs). Spec
+// changes are the point; a status change is almost always the controller's
+// own write, and the reconcile it causes computes the same status and writes
+// nothing. It is there for the write that raced a change: a reconcile that
+// reads its object from a cache not yet showing the controller's previous
+// write computes a status equal to the stale one and writes nothing (a
+// referenced object created and deleted in quick succession, say); when the
+// previous write reaches the cache, the reconcile it causes sees the
+// difference and corrects it. A change of metadata alone (a label) costs a
+// reconcile that writes nothing.
+var ownChanges = predicate.ResourceVersionChangedPredicate{}
 
 // onExistence passes creations and deletions: for references whose target
 // matters only by existing.
 var onExistence = predicate.Funcs{
-	UpdateFunc:  func(event.UpdateEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-}
-
-// onExistenceOrSpec also passes spec changes: for references whose target's
-// spec feeds a warning (a flow's designation, a validate stage's device
-// classes), and for flows' slugs.
-var onExistenceOrSpec = predicate.Funcs{
-	UpdateFunc:  func(e event.UpdateEvent) bool { return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() },
-	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(event.UpdateEvent) bool { return false },
 }
 
 // onReadiness passes creations, deletions and changes of the Ready
 // condition's status: for a Flow watching its stages.
 var onReadiness = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		return isReady(statusOf(e.ObjectOld)) != isReady(statusOf(e.ObjectNew))
-	},
-	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool { return isReady(e.ObjectOld) != isReady(e.ObjectNew) },
 }
 
 // onSpecOrReadiness passes spec changes too: for a Flow watching its
 // bindings, whose flow, stage and order are spec.
-var onSpecOrReadiness = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
-			isReady(statusOf(e.ObjectOld)) != isReady(statusOf(e.ObjectNew))
-	},
-	GenericFunc: func(event.GenericEvent) bool { return false },
-}
+var onSpecOrReadiness = predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, onReadiness)
 
-// onContentChange passes every change but the informer's resyncs: for
-// Secrets, which have no generation and whose data is what matters.
-var onContentChange = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetResourceVersion() != e.ObjectNew.GetResourceVersion()
-	},
-	GenericFunc: func(event.GenericEvent) bool { return false },
+// isReady tells whether obj, a stagehand object, has a Ready condition that
+// is True.
+func isReady(obj client.Object) bool {
+	o, ok := obj.(flowsv1alpha1.Object)
+	return ok && meta.IsStatusConditionTrue(o.GetConditions(), flowsv1alpha1.ConditionReady)
 }

@@ -137,3 +137,19 @@ type AuthenticatorValidateStageList struct {
 func init() {
 	SchemeBuilder.Register(&AuthenticatorValidateStage{}, &AuthenticatorValidateStageList{})
 }
+
+// GetConditions returns the stage's status conditions.
+func (o *AuthenticatorValidateStage) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the stage's status conditions.
+func (o *AuthenticatorValidateStage) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the stage's status describes.
+func (o *AuthenticatorValidateStage) GetObservedGeneration() int64 {
+	return o.Status.ObservedGeneration
+}
+
+// SetObservedGeneration sets the generation the stage's status describes.
+func (o *AuthenticatorValidateStage) SetObservedGeneration(g int64) {
+	o.Status.ObservedGeneration = g
+}

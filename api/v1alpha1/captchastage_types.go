@@ -95,3 +95,15 @@ type CaptchaStageList struct {
 func init() {
 	SchemeBuilder.Register(&CaptchaStage{}, &CaptchaStageList{})
 }
+
+// GetConditions returns the stage's status conditions.
+func (o *CaptchaStage) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the stage's status conditions.
+func (o *CaptchaStage) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the stage's status describes.
+func (o *CaptchaStage) GetObservedGeneration() int64 { return o.Status.ObservedGeneration }
+
+// SetObservedGeneration sets the generation the stage's status describes.
+func (o *CaptchaStage) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }

@@ -91,10 +91,6 @@ type Status struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
-// GetStatus returns the object's common status, for code that treats every
-// stagehand kind alike.
-func (s *Status) GetStatus() *Status { return s }
-
 // LocalObjectReference names an object by name. The object is looked up in the
 // referring object's namespace, except for cluster-scoped kinds.
 type LocalObjectReference struct {
@@ -116,14 +112,6 @@ const (
 	StageKindAuthenticatorValidate StageKind = "AuthenticatorValidateStage"
 	StageKindCaptcha               StageKind = "CaptchaStage"
 )
-
-// StageKinds lists every StageKind, in the order of the enum.
-var StageKinds = []StageKind{
-	StageKindIdentification,
-	StageKindPassword,
-	StageKindAuthenticatorValidate,
-	StageKindCaptcha,
-}
 
 // StageReference names a stage of any kind stagehand serves, in the referring
 // object's namespace.

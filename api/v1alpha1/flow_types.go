@@ -193,3 +193,15 @@ type FlowList struct {
 func init() {
 	SchemeBuilder.Register(&Flow{}, &FlowList{})
 }
+
+// GetConditions returns the flow's status conditions.
+func (o *Flow) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the flow's status conditions.
+func (o *Flow) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the flow's status describes.
+func (o *Flow) GetObservedGeneration() int64 { return o.Status.ObservedGeneration }
+
+// SetObservedGeneration sets the generation the flow's status describes.
+func (o *Flow) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }

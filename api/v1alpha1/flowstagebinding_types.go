@@ -91,3 +91,15 @@ type FlowStageBindingList struct {
 func init() {
 	SchemeBuilder.Register(&FlowStageBinding{}, &FlowStageBindingList{})
 }
+
+// GetConditions returns the binding's status conditions.
+func (o *FlowStageBinding) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the binding's status conditions.
+func (o *FlowStageBinding) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the binding's status describes.
+func (o *FlowStageBinding) GetObservedGeneration() int64 { return o.Status.ObservedGeneration }
+
+// SetObservedGeneration sets the generation the binding's status describes.
+func (o *FlowStageBinding) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }

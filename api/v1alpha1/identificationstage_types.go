@@ -128,3 +128,15 @@ type IdentificationStageList struct {
 func init() {
 	SchemeBuilder.Register(&IdentificationStage{}, &IdentificationStageList{})
 }
+
+// GetConditions returns the stage's status conditions.
+func (o *IdentificationStage) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the stage's status conditions.
+func (o *IdentificationStage) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the stage's status describes.
+func (o *IdentificationStage) GetObservedGeneration() int64 { return o.Status.ObservedGeneration }
+
+// SetObservedGeneration sets the generation the stage's status describes.
+func (o *IdentificationStage) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }

@@ -78,3 +78,15 @@ type PasswordStageList struct {
 func init() {
 	SchemeBuilder.Register(&PasswordStage{}, &PasswordStageList{})
 }
+
+// GetConditions returns the stage's status conditions.
+func (o *PasswordStage) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the stage's status conditions.
+func (o *PasswordStage) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the stage's status describes.
+func (o *PasswordStage) GetObservedGeneration() int64 { return o.Status.ObservedGeneration }
+
+// SetObservedGeneration sets the generation the stage's status describes.
+func (o *PasswordStage) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }

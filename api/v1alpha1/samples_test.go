@@ -180,7 +180,7 @@ func TestSamplesReferencesResolve(t *testing.T) {
 				if !inData && !inStringData {
 					t.Errorf("%v: %s names key %q, which Secret %s does not hold", s, r.Field, key, r.Name)
 				}
-			case refs.KindFlow:
+			case flowsv1alpha1.KindFlow:
 				if want, ok := designations[r.Field]; ok {
 					got, _, _ := unstructured.NestedString(target.obj.Object, "spec", "designation")
 					if got != string(want) {

@@ -65,3 +65,15 @@ type SourceList struct {
 func init() {
 	SchemeBuilder.Register(&Source{}, &SourceList{})
 }
+
+// GetConditions returns the source's status conditions.
+func (o *Source) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the source's status conditions.
+func (o *Source) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the source's status describes.
+func (o *Source) GetObservedGeneration() int64 { return o.Status.ObservedGeneration }
+
+// SetObservedGeneration sets the generation the source's status describes.
+func (o *Source) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }

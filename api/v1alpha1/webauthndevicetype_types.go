@@ -65,3 +65,15 @@ type WebAuthnDeviceTypeList struct {
 func init() {
 	SchemeBuilder.Register(&WebAuthnDeviceType{}, &WebAuthnDeviceTypeList{})
 }
+
+// GetConditions returns the device type's status conditions.
+func (o *WebAuthnDeviceType) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
+// SetConditions sets the device type's status conditions.
+func (o *WebAuthnDeviceType) SetConditions(c []metav1.Condition) { o.Status.Conditions = c }
+
+// GetObservedGeneration returns the generation the device type's status describes.
+func (o *WebAuthnDeviceType) GetObservedGeneration() int64 { return o.Status.ObservedGeneration }
+
+// SetObservedGeneration sets the generation the device type's status describes.
+func (o *WebAuthnDeviceType) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }

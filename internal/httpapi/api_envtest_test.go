@@ -130,8 +130,7 @@ func stageWorld(t testing.TB, c *cluster, ns string) map[string]client.Object {
 	})
 	out := map[string]client.Object{}
 	for _, o := range objs {
-		kind := fmt.Sprintf("%T", o)[len("*v1alpha1."):]
-		out[kind+"/"+o.GetName()] = o
+		out[flowsv1alpha1.KindOf(o)+"/"+o.GetName()] = o
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/util/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -171,10 +173,8 @@ func TestAuthCache(t *testing.T) {
 	rv.delay = 20 * time.Millisecond
 	reg := prometheus.NewRegistry()
 	s := authServer(t, rv, reg)
-	now := time.Now()
-	var clockMu sync.Mutex
-	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	s.auth.tokens.now, s.auth.access.now = clock, clock
+	clock := &fakeClock{now: time.Now()}
+	s.access.cache = cache.NewLRUExpireCacheWithClock(maxAccessEntries, clock)
 	path := "/api/v3/stages/password/" + string(uid(2)) + "/"
 
 	burst := func(token string, n, code int) {
@@ -210,13 +210,12 @@ func TestAuthCache(t *testing.T) {
 		t.Fatal("a bad token is not remembered")
 	}
 
-	// Past the TTL, the token and the permission are asked about again.
-	clockMu.Lock()
-	now = now.Add(2 * time.Minute)
-	clockMu.Unlock()
+	// Past the TTL, the permission is asked about again (the token's
+	// expiry, on the real clock, is TestTokenCacheExpires').
+	clock.add(2 * time.Minute)
 	burst("reader", 10, 200)
-	if tr, ar := rv.tokenReviews.Load(), rv.accessReviews.Load(); tr != 3 || ar != 2 {
-		t.Fatalf("after expiry: %d TokenReviews and %d SubjectAccessReviews, want 3 and 2", tr, ar)
+	if tr, ar := rv.tokenReviews.Load(), rv.accessReviews.Load(); tr != 2 || ar != 2 {
+		t.Fatalf("after expiry: %d TokenReviews and %d SubjectAccessReviews, want 2 and 2", tr, ar)
 	}
 
 	// An API server that does not answer is a 503, and is not remembered.
@@ -248,21 +247,82 @@ func TestAuthCache(t *testing.T) {
 	}
 }
 
-func TestTTLCacheBounded(t *testing.T) {
-	c := newTTLCache[int, bool](4)
-	for i := range 10 {
-		c.put(i, true, time.Minute)
+// TestTokenCacheExpires: a token's identity, and a bad token's refusal, are
+// remembered for their TTLs and asked about again after.
+func TestTokenCacheExpires(t *testing.T) {
+	rv := newFakeReviewer()
+	s, err := New(Options{
+		Addr: "127.0.0.1:0", Reader: fakeReader(t, authFixtures()...), Auth: AuthKubernetes, Reviewer: rv,
+		AuthCacheTTL: 50 * time.Millisecond, AuthNegativeCacheTTL: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := c.len(); n > 4 {
-		t.Fatalf("%d entries, want at most 4", n)
+	path := "/api/v3/stages/password/" + string(uid(2)) + "/"
+	for _, tc := range []struct {
+		token string
+		code  int
+	}{{"reader", 200}, {"wrong", 403}} {
+		before := rv.tokenReviews.Load()
+		if rec := get(t, s, path, "Authorization", "Bearer "+tc.token); rec.Code != tc.code {
+			t.Fatalf("as %s: %d %s", tc.token, rec.Code, rec.Body)
+		}
+		if n := rv.tokenReviews.Load() - before; n != 1 {
+			t.Fatalf("as %s: %d TokenReviews, want 1", tc.token, n)
+		}
+		// Polled, with a deadline: on a slow machine the TTL may pass
+		// before the second request, which only makes it come sooner.
+		eventually(t, func() error {
+			if rec := get(t, s, path, "Authorization", "Bearer "+tc.token); rec.Code != tc.code {
+				t.Fatalf("as %s: %d %s", tc.token, rec.Code, rec.Body)
+			}
+			if n := rv.tokenReviews.Load() - before; n < 2 {
+				return errors.New("the token was not reviewed again after its TTL")
+			}
+			return nil
+		})
 	}
-	if _, ok := c.get(9); !ok {
-		t.Fatal("the newest entry was dropped")
+}
+
+// TestAccessCacheBounded: a flood of distinct questions (namespaces, users)
+// evicts old answers instead of growing the cache without limit.
+func TestAccessCacheBounded(t *testing.T) {
+	rv := newFakeReviewer()
+	a := newAccessReviewer(rv, time.Minute, time.Minute, time.Second, must(newMetrics(nil)))
+	c := &caller{key: userKey(authenticationv1.UserInfo{Username: "reader", UID: "uid-reader", Extra: map[string]authenticationv1.ExtraValue{"scope": {"all"}}})}
+	c.Name, c.UID, c.Extra = "reader", "uid-reader", map[string][]string{"scope": {"all"}}
+	for i := range maxAccessEntries + 100 {
+		if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", i), "passwordstages"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	c.put(100, true, 0)
-	if _, ok := c.get(100); ok {
-		t.Fatal("a zero TTL was remembered")
+	if n := len(a.cache.Keys()); n > maxAccessEntries {
+		t.Fatalf("%d answers cached, want at most %d", n, maxAccessEntries)
 	}
+	before := rv.accessReviews.Load()
+	if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", maxAccessEntries+99), "passwordstages"); err != nil {
+		t.Fatal(err)
+	}
+	if rv.accessReviews.Load() != before {
+		t.Fatal("the newest answer was evicted")
+	}
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // counterValue reads a counter from a registry, by name and labels.

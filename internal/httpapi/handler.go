@@ -7,8 +7,11 @@ import (
 	"slices"
 	"strings"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
@@ -64,11 +67,26 @@ func (rq *request) reviewError(err error) response {
 
 // listAll lists every object of the kind from the cache.
 func (e *stageEndpoint[O, R]) listAll(ctx context.Context, rq *request, opts ...client.ListOption) ([]O, error) {
-	l := e.newList()
+	l, err := flowsv1alpha1.NewList(string(e.info.kind))
+	if err != nil {
+		return nil, err
+	}
 	if err := rq.rv.r.List(ctx, l, append(opts, noCopy)...); err != nil {
 		return nil, err
 	}
-	return e.items(l), nil
+	return items[O](l), nil
+}
+
+// items returns pointers to a list's items (into the list, not copies).
+func items[O client.Object](l client.ObjectList) []O {
+	out := make([]O, 0, apimeta.LenList(l))
+	_ = apimeta.EachListItem(l, func(o runtime.Object) error {
+		if obj, ok := o.(O); ok {
+			out = append(out, obj)
+		}
+		return nil
+	})
+	return out
 }
 
 // namespaces lists, once each and sorted, the namespaces of objs.

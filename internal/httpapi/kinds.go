@@ -34,50 +34,39 @@ type kindInfo struct {
 // nothing (Django's get_object_or_404).
 func (k *kindInfo) notFound() string { return "No " + string(k.kind) + " matches the given query." }
 
+// newKindInfo is a stage kind's kindInfo: its resource and model from
+// flowsv1alpha1.Kinds, its route and authentik's names for it.
+func newKindInfo(kind flowsv1alpha1.StageKind, route, component, verboseName, verboseNamePlural string) kindInfo {
+	k, ok := flowsv1alpha1.LookupKind(string(kind))
+	if !ok {
+		panic("httpapi: " + string(kind) + " is not in flowsv1alpha1.Kinds")
+	}
+	return kindInfo{
+		kind:              kind,
+		route:             route,
+		listRoute:         apiPrefix + route + "/",
+		detailRoute:       apiPrefix + route + "/{stage_uuid}/",
+		resource:          k.Resource,
+		component:         component,
+		verboseName:       verboseName,
+		verboseNamePlural: verboseNamePlural,
+		metaModelName:     k.Model,
+	}
+}
+
 var (
-	identificationKind = kindInfo{
-		kind:              flowsv1alpha1.StageKindIdentification,
-		route:             "identification",
-		listRoute:         apiPrefix + "identification/",
-		detailRoute:       apiPrefix + "identification/{stage_uuid}/",
-		resource:          "identificationstages",
-		component:         "ak-stage-identification-form",
-		verboseName:       "Identification Stage",
-		verboseNamePlural: "Identification Stages",
-		metaModelName:     "authentik_stages_identification.identificationstage",
-	}
-	passwordKind = kindInfo{
-		kind:              flowsv1alpha1.StageKindPassword,
-		route:             "password",
-		listRoute:         apiPrefix + "password/",
-		detailRoute:       apiPrefix + "password/{stage_uuid}/",
-		resource:          "passwordstages",
-		component:         "ak-stage-password-form",
-		verboseName:       "Password Stage",
-		verboseNamePlural: "Password Stages",
-		metaModelName:     "authentik_stages_password.passwordstage",
-	}
-	authenticatorValidateKind = kindInfo{
-		kind:              flowsv1alpha1.StageKindAuthenticatorValidate,
-		route:             "authenticator/validate",
-		listRoute:         apiPrefix + "authenticator/validate/",
-		detailRoute:       apiPrefix + "authenticator/validate/{stage_uuid}/",
-		resource:          "authenticatorvalidatestages",
-		component:         "ak-stage-authenticator-validate-form",
-		verboseName:       "Authenticator Validation Stage",
-		verboseNamePlural: "Authenticator Validation Stages",
-		metaModelName:     "authentik_stages_authenticator_validate.authenticatorvalidatestage",
-	}
+	identificationKind = newKindInfo(flowsv1alpha1.StageKindIdentification, "identification",
+		"ak-stage-identification-form", "Identification Stage", "Identification Stages")
+	passwordKind = newKindInfo(flowsv1alpha1.StageKindPassword, "password",
+		"ak-stage-password-form", "Password Stage", "Password Stages")
+	authenticatorValidateKind = newKindInfo(flowsv1alpha1.StageKindAuthenticatorValidate, "authenticator/validate",
+		"ak-stage-authenticator-validate-form", "Authenticator Validation Stage", "Authenticator Validation Stages")
 )
 
 // stageEndpoint serves one stage kind's retrieve and list endpoints. O is the
 // stored kind (*flowsv1alpha1.PasswordStage), R its JSON body (PasswordStage).
 type stageEndpoint[O client.Object, R any] struct {
 	info *kindInfo
-	// newList returns an empty list of the kind.
-	newList func() client.ObjectList
-	// items returns pointers to a list's items.
-	items func(client.ObjectList) []O
 	// render renders an object without its flow_set.
 	render func(ctx context.Context, rv *resolver, obj O) (*R, error)
 	// meta returns the common part of a rendered body, to set its flow_set.
@@ -108,16 +97,7 @@ func endpoints() []endpoint {
 func identificationEndpoint() endpoint {
 	type R = IdentificationStage
 	return &stageEndpoint[*flowsv1alpha1.IdentificationStage, R]{
-		info:    &identificationKind,
-		newList: func() client.ObjectList { return &flowsv1alpha1.IdentificationStageList{} },
-		items: func(l client.ObjectList) []*flowsv1alpha1.IdentificationStage {
-			items := l.(*flowsv1alpha1.IdentificationStageList).Items
-			out := make([]*flowsv1alpha1.IdentificationStage, len(items))
-			for i := range items {
-				out[i] = &items[i]
-			}
-			return out
-		},
+		info: &identificationKind,
 		render: func(ctx context.Context, rv *resolver, o *flowsv1alpha1.IdentificationStage) (*R, error) {
 			return rv.identification(ctx, o)
 		},
@@ -153,16 +133,7 @@ func identificationEndpoint() endpoint {
 func passwordEndpoint() endpoint {
 	type R = PasswordStage
 	return &stageEndpoint[*flowsv1alpha1.PasswordStage, R]{
-		info:    &passwordKind,
-		newList: func() client.ObjectList { return &flowsv1alpha1.PasswordStageList{} },
-		items: func(l client.ObjectList) []*flowsv1alpha1.PasswordStage {
-			items := l.(*flowsv1alpha1.PasswordStageList).Items
-			out := make([]*flowsv1alpha1.PasswordStage, len(items))
-			for i := range items {
-				out[i] = &items[i]
-			}
-			return out
-		},
+		info: &passwordKind,
 		render: func(ctx context.Context, rv *resolver, o *flowsv1alpha1.PasswordStage) (*R, error) {
 			return rv.password(ctx, o)
 		},
@@ -185,16 +156,7 @@ func passwordEndpoint() endpoint {
 func authenticatorValidateEndpoint() endpoint {
 	type R = AuthenticatorValidateStage
 	return &stageEndpoint[*flowsv1alpha1.AuthenticatorValidateStage, R]{
-		info:    &authenticatorValidateKind,
-		newList: func() client.ObjectList { return &flowsv1alpha1.AuthenticatorValidateStageList{} },
-		items: func(l client.ObjectList) []*flowsv1alpha1.AuthenticatorValidateStage {
-			items := l.(*flowsv1alpha1.AuthenticatorValidateStageList).Items
-			out := make([]*flowsv1alpha1.AuthenticatorValidateStage, len(items))
-			for i := range items {
-				out[i] = &items[i]
-			}
-			return out
-		},
+		info: &authenticatorValidateKind,
 		render: func(ctx context.Context, rv *resolver, o *flowsv1alpha1.AuthenticatorValidateStage) (*R, error) {
 			return rv.authenticatorValidate(ctx, o)
 		},

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/refs"
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
@@ -212,7 +213,7 @@ func (c *cluster) create(t testing.TB, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := c.admin.Create(context.Background(), o); err != nil {
-			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
+			t.Fatalf("creating %s %s: %v", flowsv1alpha1.KindOf(o), o.GetName(), err)
 		}
 	}
 }

@@ -168,24 +168,28 @@ func choiceFilter[R any](param string, choices []string, get func(*R) string) fi
 }
 
 // uidTarget lists the kinds a reference filter's value may be the uid of.
-type uidTarget []func() client.ObjectList
+type uidTarget []string
 
 var (
-	targetFlow     = uidTarget{func() client.ObjectList { return &flowsv1alpha1.FlowList{} }}
-	targetPassword = uidTarget{func() client.ObjectList { return &flowsv1alpha1.PasswordStageList{} }}
-	targetCaptcha  = uidTarget{func() client.ObjectList { return &flowsv1alpha1.CaptchaStageList{} }}
-	targetAnyStage = uidTarget{
-		func() client.ObjectList { return &flowsv1alpha1.IdentificationStageList{} },
-		func() client.ObjectList { return &flowsv1alpha1.PasswordStageList{} },
-		func() client.ObjectList { return &flowsv1alpha1.AuthenticatorValidateStageList{} },
-		func() client.ObjectList { return &flowsv1alpha1.CaptchaStageList{} },
-	}
+	targetFlow     = uidTarget{flowsv1alpha1.KindFlow}
+	targetPassword = uidTarget{string(flowsv1alpha1.StageKindPassword)}
+	targetCaptcha  = uidTarget{string(flowsv1alpha1.StageKindCaptcha)}
+	targetAnyStage = func() uidTarget {
+		var out uidTarget
+		for _, k := range flowsv1alpha1.StageKinds() {
+			out = append(out, string(k))
+		}
+		return out
+	}()
 )
 
 // exists reports whether an object of one of the target kinds has the uid.
 func (t uidTarget) exists(ctx context.Context, rv *resolver, uid string) (bool, error) {
-	for _, newList := range t {
-		l := newList()
+	for _, kind := range t {
+		l, err := flowsv1alpha1.NewList(kind)
+		if err != nil {
+			return false, err
+		}
 		if err := rv.r.List(ctx, l, client.MatchingFields{refs.UID: uid}, noCopy); err != nil {
 			return false, fmt.Errorf("looking up uid %s: %w", uid, err)
 		}

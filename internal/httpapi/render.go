@@ -225,7 +225,7 @@ func (rv *resolver) uidOf(ctx context.Context, obj client.Object, namespace, nam
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("reading %T %s/%s: %w", obj, namespace, name, err)
+		return nil, fmt.Errorf("reading %s %s/%s: %w", flowsv1alpha1.KindOf(obj), namespace, name, err)
 	}
 	uid := string(obj.GetUID())
 	return &uid, nil
@@ -385,7 +385,7 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 		out.WebAuthnUserVerification = defaultUserVerification
 	}
 	for _, r := range sp.ConfigurationStageRefs {
-		obj, err := refs.NewObject(string(r.Kind))
+		obj, err := flowsv1alpha1.New(string(r.Kind))
 		if err != nil {
 			continue // admission allows only the stage kinds
 		}

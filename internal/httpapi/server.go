@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/stagehand-dev/stagehand/internal/refs"
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
 
 // AuthMode is how the API authenticates and authorises callers.
@@ -115,7 +115,8 @@ type Server struct {
 	opts      Options
 	log       logr.Logger
 	rv        *resolver
-	auth      *authenticator
+	tokens    *tokenAuthenticator
+	access    *accessReviewer
 	metrics   *metrics
 	endpoints []endpoint
 	synced    atomic.Bool
@@ -165,7 +166,8 @@ func New(opts Options) (*Server, error) {
 		if opts.Reviewer == nil {
 			return nil, errors.New("httpapi: --api-auth=kubernetes needs Options.Reviewer")
 		}
-		s.auth = newAuthenticator(opts.Reviewer, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
+		s.tokens = newTokenAuthenticator(opts.Reviewer, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
+		s.access = newAccessReviewer(opts.Reviewer, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
 	}
 	if opts.Cache == nil {
 		s.synced.Store(true)
@@ -193,14 +195,14 @@ func (s *Server) WaitForCacheSync(ctx context.Context) bool {
 		return true
 	}
 	// Every stagehand kind: the stages it serves and what they refer to.
-	for _, kind := range refs.Kinds {
-		obj, err := refs.NewObject(kind)
+	for _, k := range flowsv1alpha1.Kinds {
+		obj, err := flowsv1alpha1.New(k.Kind)
 		if err != nil {
 			return false
 		}
 		if _, err := s.opts.Cache.GetInformer(ctx, obj); err != nil {
 			if ctx.Err() == nil {
-				s.log.Error(err, "starting an informer for the API", "kind", fmt.Sprintf("%T", obj))
+				s.log.Error(err, "starting an informer for the API", "kind", k.Kind)
 			}
 			return false
 		}
@@ -295,10 +297,6 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Handler returns the API's HTTP handler (the Server itself), for tests and
-// benchmarks that serve it with httptest.
-func (s *Server) Handler() http.Handler { return s }
-
 const apiPrefix = "/api/v3/stages/"
 
 // route finds the endpoint of a path. detail is true for a retrieve, with
@@ -372,15 +370,15 @@ func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool) r
 			s.log.Error(err, "answering an API request", "method", r.Method, "path", r.URL.Path)
 		},
 	}
-	if s.auth != nil {
-		c, msg, err := s.auth.authenticate(ctx, r.Header.Get("Authorization"))
+	if s.tokens != nil {
+		c, msg, err := s.tokens.authenticate(ctx, r.Header.Get("Authorization"))
 		if err != nil {
 			return rq.reviewError(err)
 		}
 		if msg != "" {
 			return detailResponse(403, msg)
 		}
-		rq.perm = permission{auth: s.auth, caller: c, resource: ep.kindInfo().resource}
+		rq.perm = permission{access: s.access, caller: c, resource: ep.kindInfo().resource}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return response{status: 405, body: detail{Detail: `Method "` + r.Method + `" not allowed.`}}

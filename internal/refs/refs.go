@@ -14,50 +14,9 @@ import (
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
 
-// Kinds that references point at, besides the stage kinds.
-const (
-	KindFlow               = "Flow"
-	KindFlowStageBinding   = "FlowStageBinding"
-	KindSource             = "Source"
-	KindWebAuthnDeviceType = "WebAuthnDeviceType"
-	KindSecret             = "Secret"
-)
-
-// Kinds lists every stagehand kind, as Reference.Kind names them.
-var Kinds = []string{
-	KindFlow,
-	KindFlowStageBinding,
-	string(flowsv1alpha1.StageKindIdentification),
-	string(flowsv1alpha1.StageKindPassword),
-	string(flowsv1alpha1.StageKindAuthenticatorValidate),
-	string(flowsv1alpha1.StageKindCaptcha),
-	KindSource,
-	KindWebAuthnDeviceType,
-}
-
-// NewObject returns an empty object of a stagehand kind, named as Kinds and
-// Reference.Kind name it (a Secret is not a stagehand kind).
-func NewObject(kind string) (client.Object, error) {
-	switch kind {
-	case KindFlow:
-		return &flowsv1alpha1.Flow{}, nil
-	case KindFlowStageBinding:
-		return &flowsv1alpha1.FlowStageBinding{}, nil
-	case string(flowsv1alpha1.StageKindIdentification):
-		return &flowsv1alpha1.IdentificationStage{}, nil
-	case string(flowsv1alpha1.StageKindPassword):
-		return &flowsv1alpha1.PasswordStage{}, nil
-	case string(flowsv1alpha1.StageKindAuthenticatorValidate):
-		return &flowsv1alpha1.AuthenticatorValidateStage{}, nil
-	case string(flowsv1alpha1.StageKindCaptcha):
-		return &flowsv1alpha1.CaptchaStage{}, nil
-	case KindSource:
-		return &flowsv1alpha1.Source{}, nil
-	case KindWebAuthnDeviceType:
-		return &flowsv1alpha1.WebAuthnDeviceType{}, nil
-	}
-	return nil, fmt.Errorf("unknown kind %q", kind)
-}
+// KindSecret is the kind of a CaptchaStage's privateKeySecretRef: the one
+// reference to an object that is not a stagehand kind.
+const KindSecret = "Secret"
 
 // Reference is one reference an object makes.
 type Reference struct {
@@ -104,28 +63,28 @@ func Of(obj client.Object) []Reference {
 	switch o := obj.(type) {
 	case *flowsv1alpha1.FlowStageBinding:
 		out = append(out,
-			Reference{Field: "spec.targetRef", Kind: KindFlow, Namespace: ns, Name: o.Spec.TargetRef.Name},
+			Reference{Field: "spec.targetRef", Kind: flowsv1alpha1.KindFlow, Namespace: ns, Name: o.Spec.TargetRef.Name},
 			Reference{Field: "spec.stageRef", Kind: string(o.Spec.StageRef.Kind), Namespace: ns, Name: o.Spec.StageRef.Name},
 		)
 	case *flowsv1alpha1.IdentificationStage:
 		s := &o.Spec
 		local("spec.passwordStageRef", string(flowsv1alpha1.StageKindPassword), s.PasswordStageRef)
 		local("spec.captchaStageRef", string(flowsv1alpha1.StageKindCaptcha), s.CaptchaStageRef)
-		local("spec.enrollmentFlowRef", KindFlow, s.EnrollmentFlowRef)
-		local("spec.recoveryFlowRef", KindFlow, s.RecoveryFlowRef)
-		local("spec.passwordlessFlowRef", KindFlow, s.PasswordlessFlowRef)
+		local("spec.enrollmentFlowRef", flowsv1alpha1.KindFlow, s.EnrollmentFlowRef)
+		local("spec.recoveryFlowRef", flowsv1alpha1.KindFlow, s.RecoveryFlowRef)
+		local("spec.passwordlessFlowRef", flowsv1alpha1.KindFlow, s.PasswordlessFlowRef)
 		for i := range s.SourceRefs {
-			local(fmt.Sprintf("spec.sourceRefs[%d]", i), KindSource, &s.SourceRefs[i])
+			local(fmt.Sprintf("spec.sourceRefs[%d]", i), flowsv1alpha1.KindSource, &s.SourceRefs[i])
 		}
 		local("spec.webauthnStageRef", string(flowsv1alpha1.StageKindAuthenticatorValidate), s.WebAuthnStageRef)
 	case *flowsv1alpha1.PasswordStage:
-		local("spec.configureFlowRef", KindFlow, o.Spec.ConfigureFlowRef)
+		local("spec.configureFlowRef", flowsv1alpha1.KindFlow, o.Spec.ConfigureFlowRef)
 	case *flowsv1alpha1.AuthenticatorValidateStage:
 		for i, r := range o.Spec.ConfigurationStageRefs {
 			out = append(out, Reference{Field: fmt.Sprintf("spec.configurationStageRefs[%d]", i), Kind: string(r.Kind), Namespace: ns, Name: r.Name})
 		}
 		for i, r := range o.Spec.WebAuthnAllowedDeviceTypeRefs {
-			out = append(out, Reference{Field: fmt.Sprintf("spec.webauthnAllowedDeviceTypeRefs[%d]", i), Kind: KindWebAuthnDeviceType, Name: r.Name})
+			out = append(out, Reference{Field: fmt.Sprintf("spec.webauthnAllowedDeviceTypeRefs[%d]", i), Kind: flowsv1alpha1.KindWebAuthnDeviceType, Name: r.Name})
 		}
 	case *flowsv1alpha1.CaptchaStage:
 		out = append(out, Reference{Field: "spec.privateKeySecretRef", Kind: KindSecret, Namespace: ns, Name: o.Spec.PrivateKeySecretRef.Name})
@@ -142,8 +101,8 @@ const (
 	// flow's bindings, with a stage's key the stage's.
 	Index = "stagehand.dev/references"
 
-	// UID indexes the Flows and stages by metadata.uid, which is their
-	// authentik pk.
+	// UID indexes every kind by metadata.uid, which is a flow's, a
+	// binding's and a stage's authentik pk.
 	UID = "stagehand.dev/uid"
 
 	// Slug indexes Flows by "<namespace>/<effective slug>".
@@ -153,45 +112,28 @@ const (
 	AAGUID = "stagehand.dev/aaguid"
 )
 
-// Referring lists an empty object of every kind that makes references, the
-// kinds Index is defined on.
-func Referring() []client.Object {
-	return []client.Object{
-		&flowsv1alpha1.FlowStageBinding{},
-		&flowsv1alpha1.IdentificationStage{},
-		&flowsv1alpha1.PasswordStage{},
-		&flowsv1alpha1.AuthenticatorValidateStage{},
-		&flowsv1alpha1.CaptchaStage{},
-	}
-}
-
-// WithUID lists an empty object of every kind UID is defined on.
-func WithUID() []client.Object {
-	return []client.Object{
-		&flowsv1alpha1.Flow{},
-		&flowsv1alpha1.IdentificationStage{},
-		&flowsv1alpha1.PasswordStage{},
-		&flowsv1alpha1.AuthenticatorValidateStage{},
-		&flowsv1alpha1.CaptchaStage{},
-	}
-}
+// SlugKey is a flow's value in the Slug index: "<namespace>/<effective slug>".
+func SlugKey(f *flowsv1alpha1.Flow) string { return f.Namespace + "/" + f.EffectiveSlug() }
 
 // Register adds the field indexes to a cache. Call it once, before the
 // cache starts.
 func Register(ctx context.Context, indexer client.FieldIndexer) error {
-	for _, obj := range Referring() {
-		if err := indexer.IndexField(ctx, obj, Index, referenceKeys); err != nil {
-			return fmt.Errorf("indexing %T by reference: %w", obj, err)
+	// Every kind, so that no list of kinds is kept here: a kind that makes
+	// no references has no keys in Index.
+	for _, k := range flowsv1alpha1.Kinds {
+		obj, err := flowsv1alpha1.New(k.Kind)
+		if err != nil {
+			return err
 		}
-	}
-	for _, obj := range WithUID() {
+		if err := indexer.IndexField(ctx, obj, Index, referenceKeys); err != nil {
+			return fmt.Errorf("indexing %s by reference: %w", k.Kind, err)
+		}
 		if err := indexer.IndexField(ctx, obj, UID, func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
-			return fmt.Errorf("indexing %T by uid: %w", obj, err)
+			return fmt.Errorf("indexing %s by uid: %w", k.Kind, err)
 		}
 	}
 	if err := indexer.IndexField(ctx, &flowsv1alpha1.Flow{}, Slug, func(o client.Object) []string {
-		f := o.(*flowsv1alpha1.Flow)
-		return []string{f.Namespace + "/" + f.EffectiveSlug()}
+		return []string{SlugKey(o.(*flowsv1alpha1.Flow))}
 	}); err != nil {
 		return fmt.Errorf("indexing flows by slug: %w", err)
 	}

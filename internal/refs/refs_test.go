@@ -1,7 +1,6 @@
 package refs
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -28,7 +27,7 @@ func TestOf(t *testing.T) {
 				StageRef:  flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKindPassword, Name: "pw"},
 			}},
 			want: []Reference{
-				{Field: "spec.targetRef", Kind: KindFlow, Namespace: "ns", Name: "login"},
+				{Field: "spec.targetRef", Kind: flowsv1alpha1.KindFlow, Namespace: "ns", Name: "login"},
 				{Field: "spec.stageRef", Kind: "PasswordStage", Namespace: "ns", Name: "pw"},
 			},
 		},
@@ -46,11 +45,11 @@ func TestOf(t *testing.T) {
 			want: []Reference{
 				{Field: "spec.passwordStageRef", Kind: "PasswordStage", Namespace: "ns", Name: "pw"},
 				{Field: "spec.captchaStageRef", Kind: "CaptchaStage", Namespace: "ns", Name: "cap"},
-				{Field: "spec.enrollmentFlowRef", Kind: KindFlow, Namespace: "ns", Name: "enroll"},
-				{Field: "spec.recoveryFlowRef", Kind: KindFlow, Namespace: "ns", Name: "recover"},
-				{Field: "spec.passwordlessFlowRef", Kind: KindFlow, Namespace: "ns", Name: "passkey"},
-				{Field: "spec.sourceRefs[0]", Kind: KindSource, Namespace: "ns", Name: "github"},
-				{Field: "spec.sourceRefs[1]", Kind: KindSource, Namespace: "ns", Name: "gitlab"},
+				{Field: "spec.enrollmentFlowRef", Kind: flowsv1alpha1.KindFlow, Namespace: "ns", Name: "enroll"},
+				{Field: "spec.recoveryFlowRef", Kind: flowsv1alpha1.KindFlow, Namespace: "ns", Name: "recover"},
+				{Field: "spec.passwordlessFlowRef", Kind: flowsv1alpha1.KindFlow, Namespace: "ns", Name: "passkey"},
+				{Field: "spec.sourceRefs[0]", Kind: flowsv1alpha1.KindSource, Namespace: "ns", Name: "github"},
+				{Field: "spec.sourceRefs[1]", Kind: flowsv1alpha1.KindSource, Namespace: "ns", Name: "gitlab"},
 				{Field: "spec.webauthnStageRef", Kind: "AuthenticatorValidateStage", Namespace: "ns", Name: "mfa"},
 			},
 		},
@@ -61,7 +60,7 @@ func TestOf(t *testing.T) {
 		{
 			name: "password stage: its configure flow",
 			obj:  &flowsv1alpha1.PasswordStage{ObjectMeta: meta, Spec: flowsv1alpha1.PasswordStageSpec{ConfigureFlowRef: ref("change")}},
-			want: []Reference{{Field: "spec.configureFlowRef", Kind: KindFlow, Namespace: "ns", Name: "change"}},
+			want: []Reference{{Field: "spec.configureFlowRef", Kind: flowsv1alpha1.KindFlow, Namespace: "ns", Name: "change"}},
 		},
 		{
 			name: "validate stage: configuration stages of any kind, and cluster-scoped device types",
@@ -72,7 +71,7 @@ func TestOf(t *testing.T) {
 			want: []Reference{
 				{Field: "spec.configurationStageRefs[0]", Kind: "PasswordStage", Namespace: "ns", Name: "pw"},
 				{Field: "spec.configurationStageRefs[1]", Kind: "CaptchaStage", Namespace: "ns", Name: "cap"},
-				{Field: "spec.webauthnAllowedDeviceTypeRefs[0]", Kind: KindWebAuthnDeviceType, Name: "yubikey"},
+				{Field: "spec.webauthnAllowedDeviceTypeRefs[0]", Kind: flowsv1alpha1.KindWebAuthnDeviceType, Name: "yubikey"},
 			},
 		},
 		{
@@ -110,33 +109,11 @@ func TestReferenceKeys(t *testing.T) {
 		t.Errorf("referenceKeys (-want +got):\n%s", diff)
 	}
 	flow := &flowsv1alpha1.Flow{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "f"}}
-	if got := KeyOf(KindFlow, flow); got != want[0] {
+	if got := KeyOf(flowsv1alpha1.KindFlow, flow); got != want[0] {
 		t.Errorf("KeyOf(flow) = %q, want %q: a watch on the flow would not find its referrers", got, want[0])
 	}
 	dt := &flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: metav1.ObjectMeta{Name: "yubikey"}}
-	if got, want := KeyOf(KindWebAuthnDeviceType, dt), "WebAuthnDeviceType//yubikey"; got != want {
+	if got, want := KeyOf(flowsv1alpha1.KindWebAuthnDeviceType, dt), "WebAuthnDeviceType//yubikey"; got != want {
 		t.Errorf("KeyOf(device type) = %q, want %q", got, want)
-	}
-}
-
-// TestNewObject: every kind in Kinds has an object of that kind, so that a
-// watch or lookup by kind name never meets an unknown one.
-func TestNewObject(t *testing.T) {
-	for _, kind := range Kinds {
-		obj, err := NewObject(kind)
-		if err != nil {
-			t.Fatalf("NewObject(%q): %v", kind, err)
-		}
-		if got := reflect.TypeOf(obj).Elem().Name(); got != kind {
-			t.Errorf("NewObject(%q) is a %s", kind, got)
-		}
-	}
-	for _, k := range flowsv1alpha1.StageKinds {
-		if _, err := NewObject(string(k)); err != nil {
-			t.Errorf("stage kind %s: %v", k, err)
-		}
-	}
-	if _, err := NewObject(KindSecret); err == nil {
-		t.Error("NewObject(Secret) succeeded: Secrets are not stagehand objects")
 	}
 }
