@@ -66,12 +66,22 @@ verify: manifests generate ## Regenerate everything and fail if the tree changed
 	$(GO) vet ./...
 
 .PHONY: test
-test: envtest ## Run every test, on a real kube-apiserver and etcd (built once into bin/k8s).
+test: test-unit test-e2e ## Run every test: the unit and envtest tests, then the end-to-end ones.
+
+.PHONY: test-unit
+test-unit: envtest ## Run the unit tests and the tests on a real kube-apiserver and etcd (built once into bin/k8s).
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... $(TESTFLAGS)
 
+.PHONY: test-e2e
+test-e2e: envtest ## Run the end-to-end tests: `make dev`'s program, run as a person runs it.
+	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test -tags e2e ./hack/dev/... $(TESTFLAGS)
+
+# The benchmarks `make bench` runs (a go test -bench pattern).
+BENCH ?= .
+
 .PHONY: bench
-bench: envtest ## Run the benchmarks.
-	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... -run='^$$' -bench=. -benchmem
+bench: envtest ## Run the benchmarks (BENCH=pattern narrows them).
+	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... -run='^$$' -bench='$(BENCH)' -benchmem
 
 .PHONY: envtest
 envtest: $(CONTROLPLANE) ## Build kube-apiserver and etcd from Go modules into bin/k8s (once; reused after).

@@ -91,7 +91,7 @@ func expectPlan(t *testing.T, flow *flowsv1alpha1.Flow, want ...flowsv1alpha1.Fl
 			return
 		}
 		g.Expect(flow.Status.Stages).To(Equal(want))
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 }
 
 func planStage(order int32, kind flowsv1alpha1.StageKind, name, binding string, ready bool) flowsv1alpha1.FlowPlanStage {
@@ -250,7 +250,7 @@ func TestWarningsAreConditionsAndEvents(t *testing.T) {
 	expectWarning(t, id, flowsv1alpha1.ReasonDesignationMismatch, `spec.recoveryFlowRef`)
 	NewWithT(t).Eventually(func(g Gomega) {
 		g.Expect(condition(g, id, flowsv1alpha1.ConditionWarning).Message).NotTo(ContainSubstring("webauthn"))
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 	update(t, &flowsv1alpha1.Flow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login"}},
 		func(f *flowsv1alpha1.Flow) { f.Spec.Designation = flowsv1alpha1.FlowDesignationRecovery })
 	expectNoWarning(t, id)

@@ -4,27 +4,20 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
-	"github.com/stagehand-dev/stagehand/internal/refs"
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
@@ -35,14 +28,6 @@ var (
 	env *testenv.Env
 	// k8s reads straight from the API server, never from the manager's cache.
 	k8s client.Client
-)
-
-// Deadlines: "within a second" is the target, asserted generously so the
-// tests pass on a loaded machine too; the latency test measures the real
-// figure.
-const (
-	timeout = 10 * time.Second
-	poll    = 20 * time.Millisecond
 )
 
 func TestMain(m *testing.M) {
@@ -59,88 +44,17 @@ func runSuite(m *testing.M) int {
 	defer func() { _ = e.Stop() }()
 	env, k8s = e, e.Client
 
-	cfg, err := managerConfig(e)
+	_, stop, err := e.StartManager(testenv.ManagerOptions{Setup: SetupWithManager})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 testenv.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "creating the manager:", err)
-		return 1
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := refs.Register(ctx, mgr.GetFieldIndexer()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		cancel()
-		return 1
-	}
-	if err := SetupWithManager(mgr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		cancel()
-		return 1
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	defer stop()
 	if err := warmUp(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		cancel()
 		return 1
 	}
-
-	code := m.Run()
-
-	cancel()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-	}
-	return code
-}
-
-// managerUser is who the manager runs as: a user with exactly the
-// permissions of config/rbac/role.yaml, the ClusterRole `make manifests`
-// generates from the RBAC markers. A missing permission fails the tests.
-const managerUser = "stagehand-manager"
-
-// managerConfig binds the generated ClusterRole to managerUser and returns
-// a connection as that user, set up as the manager's in cmd/ is (no
-// client-side rate limit: ctrl.GetConfig's default).
-func managerConfig(e *testenv.Env) (*rest.Config, error) {
-	ctx := context.Background()
-	path := filepath.Join(testenv.Root(), "config", "rbac", "role.yaml")
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = f.Close() }()
-	var role rbacv1.ClusterRole
-	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
-	for role.Kind != "ClusterRole" {
-		if err := dec.Decode(&role); err != nil {
-			return nil, fmt.Errorf("reading the ClusterRole of %s: %w", path, err)
-		}
-	}
-	role.ObjectMeta = metav1.ObjectMeta{Name: "stagehand-test-manager"}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: managerUser}},
-	}
-	for _, o := range []client.Object{&role, binding} {
-		if err := e.Client.Create(ctx, o); err != nil {
-			return nil, err
-		}
-	}
-	cfg, err := e.AddUser(managerUser)
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS = -1
-	return cfg, nil
+	return m.Run()
 }
 
 // warmUp waits until every controller runs: until one object of each kind
@@ -176,7 +90,7 @@ func warmUp() error {
 			g.Expect(meta.FindStatusCondition(o.(flowsv1alpha1.Object).GetConditions(), flowsv1alpha1.ConditionReady)).NotTo(BeNil(),
 				"%s %s has no Ready condition: is its controller running?", flowsv1alpha1.KindOf(o), o.GetName())
 		}
-	}).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 	if !ok {
 		return fmt.Errorf("warming up: %s", failure)
 	}
@@ -184,7 +98,7 @@ func warmUp() error {
 }
 
 // namespace creates a namespace for one test.
-func namespace(t *testing.T) string {
+func namespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
 	if err := k8s.Create(context.Background(), ns); err != nil {
@@ -195,7 +109,7 @@ func namespace(t *testing.T) string {
 }
 
 // create creates objects, failing the test on error.
-func create(t *testing.T, objs ...client.Object) {
+func create(t testing.TB, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := k8s.Create(context.Background(), o); err != nil {
@@ -205,7 +119,7 @@ func create(t *testing.T, objs ...client.Object) {
 }
 
 // remove deletes objects, failing the test on error.
-func remove(t *testing.T, objs ...client.Object) {
+func remove(t testing.TB, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		if err := k8s.Delete(context.Background(), o); err != nil {
@@ -221,7 +135,7 @@ func update[T client.Object](t *testing.T, obj T, change func(T)) {
 		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
 		change(obj)
 		g.Expect(k8s.Update(context.Background(), obj)).To(Succeed())
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 }
 
 // condition reads obj and returns one of its conditions, once the status
@@ -235,7 +149,7 @@ func condition(g Gomega, obj client.Object, typ string) *metav1.Condition {
 
 // expectReady waits until obj's Ready condition has the status and reason,
 // and its message contains each of parts.
-func expectReady(t *testing.T, obj client.Object, status metav1.ConditionStatus, reason string, parts ...string) {
+func expectReady(t testing.TB, obj client.Object, status metav1.ConditionStatus, reason string, parts ...string) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) {
 		c := condition(g, obj, flowsv1alpha1.ConditionReady)
@@ -245,7 +159,7 @@ func expectReady(t *testing.T, obj client.Object, status metav1.ConditionStatus,
 		for _, p := range parts {
 			g.Expect(c.Message).To(ContainSubstring(p))
 		}
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 }
 
 // expectReadyMessage waits until obj's Ready condition has the status, the
@@ -257,7 +171,7 @@ func expectReadyMessage(t *testing.T, obj client.Object, status metav1.Condition
 		c := condition(g, obj, flowsv1alpha1.ConditionReady)
 		g.Expect(c).NotTo(BeNil(), "no Ready condition on %s", obj.GetName())
 		g.Expect([]string{string(c.Status), c.Reason, c.Message}).To(Equal([]string{string(status), reason, message}), "Ready of %s", obj.GetName())
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 }
 
 // expectWarning waits until obj's Warning condition is True with the reason
@@ -272,7 +186,7 @@ func expectWarning(t *testing.T, obj client.Object, reason string, parts ...stri
 		for _, p := range parts {
 			g.Expect(c.Message).To(ContainSubstring(p))
 		}
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 }
 
 // expectNoWarning waits until obj has no Warning condition.
@@ -280,7 +194,7 @@ func expectNoWarning(t *testing.T, obj client.Object) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) {
 		g.Expect(condition(g, obj, flowsv1alpha1.ConditionWarning)).To(BeNil())
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 }
 
 // expectEvent waits for a Warning Event about obj with the reason and a
@@ -293,7 +207,7 @@ func expectEvent(t *testing.T, obj client.Object, reason string, parts ...string
 		for _, p := range parts {
 			g.Expect(found[0].Note).To(ContainSubstring(p))
 		}
-	}).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).Should(Succeed())
 }
 
 // eventsAbout lists the events.k8s.io Events stagehand recorded about obj

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/stagehand-dev/stagehand/internal/testenv"
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
 
 // TestSchemaDefaults: authentik's defaults are schema defaults, filled in by
@@ -172,7 +172,7 @@ func TestAAGUIDImmutable(t *testing.T) {
 func getUnstructured(t *testing.T, kind string, key client.ObjectKey) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(testenv.GVK(kind))
+	u.SetGroupVersionKind(flowsv1alpha1.GroupVersion.WithKind(kind))
 	if err := k.Get(ctx(t), key, u); err != nil {
 		t.Fatalf("get %s %s: %v", kind, key, err)
 	}

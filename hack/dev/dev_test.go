@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && e2e
 
 package main
 
@@ -12,19 +12,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// root is the repository's top directory.
-func root() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
+	"github.com/stagehand-dev/stagehand/internal/testenv"
+)
 
 // TestDev runs `make dev`'s program as a person would, end to end: the
 // control plane, the samples, the manager as its ServiceAccount, the API
@@ -33,7 +28,7 @@ func root() string {
 func TestDev(t *testing.T) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
-		assets = filepath.Join(root(), "bin", "k8s")
+		assets = filepath.Join(testenv.Root(), "bin", "k8s")
 	}
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
@@ -44,7 +39,7 @@ func TestDev(t *testing.T) {
 	manager, dev := filepath.Join(bins, "manager"), filepath.Join(bins, "stagehand-dev")
 	for out, pkg := range map[string]string{manager: "./cmd", dev: "./hack/dev"} {
 		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Dir = root()
+		build.Dir = testenv.Root()
 		if b, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 		}
@@ -58,7 +53,7 @@ func TestDev(t *testing.T) {
 		"--api-bind-address=" + addr, "--api-auth=kubernetes", "--timeout=2m",
 	}
 	cmd := exec.Command(dev, args...)
-	cmd.Dir = root()
+	cmd.Dir = testenv.Root()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +146,7 @@ func TestDev(t *testing.T) {
 
 	// A second one on the same address says so at once, and stops.
 	second := exec.Command(dev, args...)
-	second.Dir = root()
+	second.Dir = testenv.Root()
 	start := time.Now()
 	b, err := second.CombinedOutput()
 	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {

@@ -30,7 +30,7 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx := context.Background()
 
-	objs, err := Objects(filepath.Join(Root(), "config", "default"), "registry.example/stagehand:v1")
+	objs, err := Objects(filepath.Join(testenv.Root(), "config", "default"), "registry.example/stagehand:v1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -21,12 +20,6 @@ import (
 // Image is the manager's image as config/manager names it; Render's image
 // argument replaces it.
 const Image = "ghcr.io/stagehand-dev/stagehand:dev"
-
-// Root is the repository's top directory.
-func Root() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
 
 // Render builds the kustomization in dir (relative to the working directory,
 // or absolute) and returns the objects as one multi-document YAML stream,

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 const (
@@ -37,7 +39,7 @@ type deployment struct {
 
 func renderDefault(t *testing.T, image string) *deployment {
 	t.Helper()
-	objs, err := Objects(filepath.Join(Root(), "config", "default"), image)
+	objs, err := Objects(filepath.Join(testenv.Root(), "config", "default"), image)
 	if err != nil {
 		t.Fatalf("config/default does not render: %v", err)
 	}
@@ -113,7 +115,7 @@ func TestDefaultRenders(t *testing.T) {
 // Each CRD that `make manifests` generates is in config/crd, so a new kind
 // cannot be left out of a deployment.
 func TestCRDKustomizationListsEveryBase(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(Root(), "config", "crd", "bases", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(testenv.Root(), "config", "crd", "bases", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestCRDKustomizationListsEveryBase(t *testing.T) {
 		g, plural, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".yaml"), "_")
 		want = append(want, plural+"."+g)
 	}
-	objs, err := Objects(filepath.Join(Root(), "config", "crd"), "")
+	objs, err := Objects(filepath.Join(testenv.Root(), "config", "crd"), "")
 	if err != nil {
 		t.Fatalf("config/crd does not render: %v", err)
 	}
@@ -353,7 +355,7 @@ func TestImageOverride(t *testing.T) {
 
 // config/samples, which `make dev` applies, renders too.
 func TestSamplesRender(t *testing.T) {
-	dir := filepath.Join(Root(), "config", "samples")
+	dir := filepath.Join(testenv.Root(), "config", "samples")
 	objs, err := Objects(dir, "")
 	if err != nil {
 		t.Fatalf("config/samples does not render: %v", err)
@@ -383,7 +385,7 @@ func resolvePort(p intstr.IntOrString, named map[string]int32) int32 {
 func TestAPITLSComponent(t *testing.T) {
 	overlay := t.TempDir()
 	rel := func(p string) string {
-		r, err := filepath.Rel(overlay, filepath.Join(Root(), p))
+		r, err := filepath.Rel(overlay, filepath.Join(testenv.Root(), p))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,14 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
-	"github.com/stagehand-dev/stagehand/internal/refs"
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
@@ -38,7 +35,7 @@ import (
 // the query and auth logic over an in-memory reader) never start it.
 
 // timeout bounds every wait on the control plane.
-const timeout = 30 * time.Second
+const timeout = testenv.Timeout
 
 type cluster struct {
 	env   *testenv.Env
@@ -83,75 +80,59 @@ func startCluster() (*cluster, error) {
 		return nil, err
 	}
 	c := &cluster{env: env, admin: env.Client, reg: prometheus.NewRegistry()}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	stopShared = func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(timeout):
-		}
-		_ = env.Stop()
-	}
 	fail := func(err error) (*cluster, error) {
-		cancel()
 		_ = env.Stop()
-		stopShared = func() {}
 		return nil, err
 	}
-
-	// Count every request the manager makes to the API server (reads for
-	// the cache, reviews), to show that the hot path makes none.
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} })
-	c.mgr, err = ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 testenv.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
+	// The manager runs with the generated RBAC, which must let the API read
+	// every kind and review tokens and access. Its requests to the API
+	// server (reads for the cache, reviews) are counted, to show that the
+	// hot path makes none.
+	setup := func(mgr manager.Manager) error {
+		for _, mode := range []AuthMode{AuthKubernetes, AuthNone} {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			opts := Options{
+				Listener: ln, Reader: mgr.GetCache(), Cache: mgr.GetCache(), Reviewer: mgr.GetClient(),
+				Auth: mode, AuthCacheTTL: 5 * time.Second, Log: logr.Discard(),
+			}
+			if mode == AuthKubernetes {
+				opts.Metrics = c.reg
+			}
+			s, err := New(opts)
+			if err != nil {
+				return err
+			}
+			// Before the manager (and so the cache) starts, the API answers 503.
+			if mode == AuthNone {
+				c.early = httptestGet(s, "/api/v3/stages/password/")
+			}
+			if err := mgr.Add(s); err != nil {
+				return err
+			}
+			url := "http://" + ln.Addr().String()
+			if mode == AuthKubernetes {
+				c.kube = url
+			} else {
+				c.none = url
+			}
+		}
+		return nil
+	}
+	mgr, stop, err := env.StartManager(testenv.ManagerOptions{
+		Setup:         setup,
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} },
 	})
 	if err != nil {
 		return fail(err)
 	}
-	if err := refs.Register(ctx, c.mgr.GetFieldIndexer()); err != nil {
-		return fail(err)
+	c.mgr = mgr
+	stopShared = func() {
+		stop()
+		_ = env.Stop()
 	}
-	for _, mode := range []AuthMode{AuthKubernetes, AuthNone} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return fail(err)
-		}
-		opts := Options{
-			Listener: ln, Reader: c.mgr.GetCache(), Cache: c.mgr.GetCache(), Reviewer: c.mgr.GetClient(),
-			Auth: mode, AuthCacheTTL: 5 * time.Second, Log: logr.Discard(),
-		}
-		if mode == AuthKubernetes {
-			opts.Metrics = c.reg
-		}
-		s, err := New(opts)
-		if err != nil {
-			return fail(err)
-		}
-		// Before the manager (and so the cache) starts, the API answers 503.
-		if mode == AuthNone {
-			rec := httptestGet(s, "/api/v3/stages/password/")
-			c.early = rec
-		}
-		if err := c.mgr.Add(s); err != nil {
-			return fail(err)
-		}
-		url := "http://" + ln.Addr().String()
-		if mode == AuthKubernetes {
-			c.kube = url
-		} else {
-			c.none = url
-		}
-	}
-	go func() {
-		defer close(done)
-		if err := c.mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager stopped:", err)
-		}
-	}()
 	// Ready once the cache has synced.
 	err = poll(context.Background(), func() error {
 		resp, err := http.Get(c.none + "/api/v3/stages/password/")
@@ -166,7 +147,9 @@ func startCluster() (*cluster, error) {
 		return nil
 	})
 	if err != nil {
-		return fail(fmt.Errorf("the API did not become ready: %w", err))
+		stopShared()
+		stopShared = func() {}
+		return nil, fmt.Errorf("the API did not become ready: %w", err)
 	}
 	return c, nil
 }

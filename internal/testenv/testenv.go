@@ -1,23 +1,44 @@
-// Package testenv starts the real control plane stagehand's tests run on: a
-// kube-apiserver and an etcd built from Go modules by `make envtest`, with
-// stagehand's CRDs installed.
+// Package testenv is the one harness of stagehand's tests that run on the
+// real control plane: a kube-apiserver and an etcd built from Go modules by
+// `make envtest`, with stagehand's CRDs installed (Start), and a manager
+// that runs with exactly the permissions `make manifests` generates
+// (StartManager). Packages start it once, in TestMain, and give each test a
+// namespace of its own.
 package testenv
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"github.com/onsi/gomega"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+// How long tests wait on the control plane, and how often they look. The
+// targets are far shorter (a reconcile within a second); the deadline is
+// generous so that tests pass on a loaded two-core machine too. Start makes
+// them Gomega's Eventually defaults.
+const (
+	Timeout = 30 * time.Second
+	Poll    = 20 * time.Millisecond
 )
 
 // Root is the repository's top directory.
@@ -53,6 +74,8 @@ type Env struct {
 // bin/k8s, where `make envtest` builds them) and installs the CRDs of
 // config/crd/bases. Stop it with Stop.
 func Start() (*Env, error) {
+	gomega.SetDefaultEventuallyTimeout(Timeout)
+	gomega.SetDefaultEventuallyPollingInterval(Poll)
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(Root(), "bin", "k8s")
@@ -96,5 +119,103 @@ func (e *Env) AddUser(name string, groups ...string) (*rest.Config, error) {
 	return u.Config(), nil
 }
 
-// GVK returns the group, version and kind of a stagehand kind.
-func GVK(kind string) schema.GroupVersionKind { return flowsv1alpha1.GroupVersion.WithKind(kind) }
+// ManagerUser is who StartManager's manager runs as: a user bound to
+// exactly config/rbac/role.yaml, the ClusterRole `make manifests` generates
+// from the RBAC markers. A missing permission fails the tests.
+const ManagerUser = "stagehand-manager"
+
+// ManagerOptions says what StartManager's manager runs.
+type ManagerOptions struct {
+	// Setup registers the manager's runnables (reconcilers, API servers)
+	// before it starts. The refs indexes are registered already.
+	Setup func(manager.Manager) error
+	// WrapTransport, when set, wraps the manager's connection to the API
+	// server (to count its requests, say).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// StartManager starts a manager on the control plane as ManagerUser, set up
+// as cmd/ sets up the real one (the refs indexes, no client-side rate
+// limit, no metrics or probe listeners), and returns it with a function that
+// stops it and waits for it to stop.
+func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error) {
+	cfg, err := e.managerConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.WrapTransport != nil {
+		cfg.Wrap(opts.WrapTransport)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := refs.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	if opts.Setup != nil {
+		if err := opts.Setup(mgr); err != nil {
+			cancel()
+			return nil, nil, err
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "the manager stopped:", err)
+		}
+	}()
+	stop := func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(Timeout):
+			fmt.Fprintln(os.Stderr, "the manager did not stop within", Timeout)
+		}
+	}
+	return mgr, stop, nil
+}
+
+// managerConfig binds the generated ClusterRole to ManagerUser and returns
+// a connection as that user, without a client-side rate limit (as
+// ctrl.GetConfig gives the real manager).
+func (e *Env) managerConfig() (*rest.Config, error) {
+	ctx := context.Background()
+	path := filepath.Join(Root(), "config", "rbac", "role.yaml")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	var role rbacv1.ClusterRole
+	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for role.Kind != "ClusterRole" {
+		if err := dec.Decode(&role); err != nil {
+			return nil, fmt.Errorf("reading the ClusterRole of %s: %w", path, err)
+		}
+	}
+	role.ObjectMeta = metav1.ObjectMeta{Name: "stagehand-test-manager"}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: ManagerUser}},
+	}
+	for _, o := range []client.Object{&role, binding} {
+		if err := e.Client.Create(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := e.AddUser(ManagerUser)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS = -1
+	return cfg, nil
+}
