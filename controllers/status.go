@@ -94,20 +94,25 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 }
 
 // setConditions writes the outcome of an evaluation of obj's generation into
-// its status: observedGeneration, the Ready condition, and the Warning condition (present
-// only while there are warnings). Conditions keep their lastTransitionTime
-// unless their status changes; now is the time of a transition.
+// its status: observedGeneration, the Ready condition, and the Warning
+// condition (present only while there are warnings). Conditions keep their
+// lastTransitionTime unless their status changes; now is the time of a
+// transition.
 //
-// The Warning condition's message lists every warning; its reason is the
-// first warning's (each Event carries its own warning's reason).
+// The Warning condition's message lists the warnings (shownWarnings: at most
+// maxWarnings, each at most maxWarningMessage long, so that the message is
+// never cut); its reason is the first warning's (each Event carries its own
+// warning's reason).
 //
-// It returns the warnings that are new, that the Warning condition did not
-// already carry: those are announced as Events.
+// It returns the warnings that are new, those the Warning condition listed
+// before does not: they are announced as Events. A warning the condition
+// does not list (past maxWarnings) is counted, and never announced, so that
+// it cannot be announced again and again.
 func setConditions(obj flowsv1alpha1.Object, ready metav1.Condition, warnings []warning, now metav1.Time) []warning {
 	generation := obj.GetGeneration()
 	conditions := obj.GetConditions()
 	defer func() { obj.SetConditions(conditions) }()
-	before := previousWarnings(conditions)
+	before := listedWarnings(conditions)
 
 	obj.SetObservedGeneration(generation)
 	ready.ObservedGeneration = generation
@@ -119,26 +124,67 @@ func setConditions(obj flowsv1alpha1.Object, ready metav1.Condition, warnings []
 		meta.RemoveStatusCondition(&conditions, flowsv1alpha1.ConditionWarning)
 		return nil
 	}
-	msgs := make([]string, len(warnings))
-	for i, w := range warnings {
+	shown, hidden := shownWarnings(warnings)
+	msgs := make([]string, len(shown), len(shown)+1)
+	for i, w := range shown {
 		msgs[i] = w.Message
+	}
+	if hidden > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more", hidden))
 	}
 	meta.SetStatusCondition(&conditions, metav1.Condition{
 		Type:               flowsv1alpha1.ConditionWarning,
 		Status:             metav1.ConditionTrue,
-		Reason:             warnings[0].Reason,
-		Message:            joinLimited(msgs, maxMessage),
+		Reason:             shown[0].Reason,
+		Message:            strings.Join(msgs, warningSeparator),
 		ObservedGeneration: generation,
 		LastTransitionTime: now,
 	})
 
 	var fresh []warning
-	for _, w := range warnings {
+	for _, w := range shown {
 		if !before[w.Message] {
 			fresh = append(fresh, w)
 		}
 	}
 	return fresh
+}
+
+// The Warning condition lists at most maxWarnings warnings, each at most
+// maxWarningMessage long (an Event's note), joined by warningSeparator: so
+// the message always fits a condition (maxMessage) whole, and the warnings
+// it lists can be read back from it exactly.
+const (
+	maxWarnings       = 30
+	maxWarningMessage = maxEventNote
+	warningSeparator  = "; "
+)
+
+// shownWarnings are the warnings the Warning condition lists, messages cut
+// to maxWarningMessage, and how many more there are. A warning message never
+// holds a ';' (it is made of kinds, object names, fields and designations,
+// none of which can), so the separator cannot appear inside one.
+func shownWarnings(ws []warning) (shown []warning, hidden int) {
+	n := min(len(ws), maxWarnings)
+	shown = make([]warning, n)
+	for i := range n {
+		shown[i] = ws[i]
+		shown[i].Message = truncate(ws[i].Message, maxWarningMessage)
+	}
+	return shown, len(ws) - n
+}
+
+// listedWarnings are the warning messages the Warning condition lists.
+func listedWarnings(conditions []metav1.Condition) map[string]bool {
+	c := meta.FindStatusCondition(conditions, flowsv1alpha1.ConditionWarning)
+	if c == nil || c.Status != metav1.ConditionTrue {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, m := range strings.Split(c.Message, warningSeparator) {
+		out[m] = true
+	}
+	return out
 }
 
 // setKstatusConditions derives kstatus's abnormal-true conditions from
@@ -165,21 +211,6 @@ func setKstatusConditions(conditions *[]metav1.Condition, ready metav1.Condition
 		c.Type, c.Status = set, metav1.ConditionTrue
 		meta.SetStatusCondition(conditions, c)
 	}
-}
-
-// previousWarnings are the warning messages the Warning condition carries.
-// Messages are ours, joined with "; ", and the names and slugs in them can
-// hold no ';', so splitting gives them back.
-func previousWarnings(conditions []metav1.Condition) map[string]bool {
-	c := meta.FindStatusCondition(conditions, flowsv1alpha1.ConditionWarning)
-	if c == nil || c.Status != metav1.ConditionTrue {
-		return nil
-	}
-	out := map[string]bool{}
-	for _, m := range strings.Split(c.Message, "; ") {
-		out[m] = true
-	}
-	return out
 }
 
 // joinLimited joins items with "; ". When the result would be longer than

@@ -216,6 +216,37 @@ func TestSetConditions(t *testing.T) {
 		fresh = setConditions(generation(st, 1), resolvedReady, []warning{mismatch}, t1)
 		g.Expect(fresh).To(Equal([]warning{mismatch}), "a warning that comes back is fresh again")
 	})
+
+	t.Run("many warnings: a new one is announced once, the others never again", func(t *testing.T) {
+		g := NewWithT(t)
+		many := func(n int) []warning {
+			out := make([]warning, n)
+			for i := range out {
+				out[i] = warning{Reason: flowsv1alpha1.ReasonDesignationMismatch, Message: fmt.Sprintf("Flow %q (spec.x) has designation %q, expected %q%s", fmt.Sprint("flow-", i), "authentication", "recovery", strings.Repeat(" padding", 20))}
+			}
+			return out
+		}
+		st := &flowsv1alpha1.PasswordStage{}
+		fresh := setConditions(generation(st, 1), resolvedReady, many(200), t0)
+		g.Expect(fresh).To(HaveLen(maxWarnings), "the listed warnings are announced, the rest counted")
+		w := meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionWarning)
+		g.Expect(len(w.Message)).To(BeNumerically("<=", maxMessage))
+		g.Expect(w.Message).To(HaveSuffix(fmt.Sprintf("; and %d more", 200-maxWarnings)))
+
+		fresh = setConditions(generation(st, 1), resolvedReady, many(200), t1)
+		g.Expect(fresh).To(BeEmpty(), "the same 200 warnings again announce nothing")
+
+		added := append([]warning{{Reason: flowsv1alpha1.ReasonWebAuthnNotAllowed, Message: "a new one"}}, many(200)...)
+		fresh = setConditions(generation(st, 1), resolvedReady, added, t1)
+		g.Expect(fresh).To(Equal(added[:1]), "only the new warning is announced")
+
+		long := []warning{{Reason: flowsv1alpha1.ReasonDuplicateSlug, Message: strings.Repeat("x", 5000)}}
+		fresh = setConditions(generation(st, 1), resolvedReady, long, t1)
+		g.Expect(fresh).To(HaveLen(1))
+		g.Expect(fresh[0].Message).To(HaveLen(maxWarningMessage), "a long message is cut, as the condition lists it")
+		fresh = setConditions(generation(st, 1), resolvedReady, long, t1)
+		g.Expect(fresh).To(BeEmpty(), "a cut message is recognised as already listed")
+	})
 }
 
 // generation sets obj's metadata.generation, for setConditions to evaluate.

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -134,36 +132,8 @@ var policyBindingModelNamespace = uuid.MustParse("cfa419e9-42c9-5972-9d14-89f906
 // different UUID from the flow's own; here it is derived, so it is stable
 // across restarts and replicas and (a version-5 UUID, where uids are version
 // 4) never equal to the uid.
-//
-// It is uuid.NewSHA1(namespace, uid), computed without allocating but for
-// the result: it is rendered for every flow of every flow_set.
 func PolicyBindingModelPtrID(flowUID types.UID) string {
-	var buf [16 + 64]byte
-	data := buf[:16]
-	copy(data, policyBindingModelNamespace[:])
-	data = append(data, flowUID...) // on the stack for any uid up to 64 bytes
-	sum := sha1.Sum(data)
-	var u uuid.UUID
-	copy(u[:], sum[:16])
-	u[6] = (u[6] & 0x0f) | 0x50 // version 5
-	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
-	return formatUUID(u)
-}
-
-// formatUUID writes a UUID in its canonical form (lowercase, hyphenated),
-// as uuid.UUID.String does, allocating only the result.
-func formatUUID(u [16]byte) string {
-	var out [36]byte
-	hex.Encode(out[0:8], u[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], u[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], u[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], u[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], u[10:])
-	return string(out[:])
+	return uuid.NewSHA1(policyBindingModelNamespace, []byte(flowUID)).String()
 }
 
 // ExportURL is authentik's export URL of a flow.

@@ -1,18 +1,14 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -296,157 +292,3 @@ func (w logWriter) Write(p []byte) (int, error) {
 	w.log.V(1).Info(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
-
-const apiPrefix = "/api/v3/stages/"
-
-// route finds the endpoint of a path. detail is true for a retrieve, with
-// pk the path's last segment; label is the route template for metrics.
-func (s *Server) route(path string) (ep endpoint, pk string, detail bool, label string) {
-	rest, ok := strings.CutPrefix(path, apiPrefix)
-	if !ok {
-		return nil, "", false, "unmatched"
-	}
-	for _, e := range s.endpoints {
-		r, ok := strings.CutPrefix(rest, e.kindInfo().route)
-		if !ok || !strings.HasPrefix(r, "/") {
-			continue
-		}
-		r = r[1:]
-		if r == "" {
-			return e, "", false, e.kindInfo().listRoute
-		}
-		// Django REST framework's router matches the pk as [^/.]+ and
-		// needs the trailing slash.
-		seg, ok := strings.CutSuffix(r, "/")
-		if ok && seg != "" && !strings.ContainsAny(seg, "/.") {
-			return e, seg, true, e.kindInfo().detailRoute
-		}
-	}
-	return nil, "", false, "unmatched"
-}
-
-// ServeHTTP answers one request: 503 until the cache has synced, 404 for an
-// unknown route, then (as DRF does) authentication, then 405 for a method
-// other than GET or HEAD, then the endpoint. Every answer is JSON.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
-	ep, pk, isDetail, label := s.route(r.URL.Path)
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			s.log.Error(fmt.Errorf("panic: %v", p), "answering an API request", "method", r.Method, "path", r.URL.Path)
-			if sw.code == 0 {
-				s.write(sw, detailResponse(500, msgServerError))
-			}
-		}
-		s.metrics.observe(label, r.Method, sw.status(), time.Since(start).Seconds())
-	}()
-	// The API reads no body. A declared large one is refused; any other is
-	// bounded, and the connection closed if a client sends more.
-	if r.ContentLength > maxBodyBytes {
-		s.write(sw, detailResponse(http.StatusRequestEntityTooLarge, msgTooLarge))
-		return
-	}
-	r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
-	s.write(sw, s.serve(r, ep, pk, isDetail))
-}
-
-func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool) response {
-	if !s.synced.Load() {
-		return detailResponse(503, msgUnavailable)
-	}
-	if ep == nil {
-		return detailResponse(404, msgNotFound)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-	defer cancel()
-	rq := &request{
-		values: r.URL.Query(),
-		rv:     s.rv,
-		fail: func(err error) {
-			s.log.Error(err, "answering an API request", "method", r.Method, "path", r.URL.Path)
-		},
-	}
-	if s.tokens != nil {
-		c, msg, err := s.tokens.authenticate(ctx, r.Header.Get("Authorization"))
-		if err != nil {
-			return rq.reviewError(err)
-		}
-		if msg != "" {
-			return detailResponse(403, msg)
-		}
-		rq.perm = permission{access: s.access, caller: c, resource: ep.kindInfo().resource}
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return response{status: 405, body: detail{Detail: `Method "` + r.Method + `" not allowed.`}}
-	}
-	if isDetail {
-		return ep.retrieve(ctx, rq, pk)
-	}
-	return ep.list(ctx, rq)
-}
-
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// write sends a response as compact JSON without HTML escaping and without
-// a trailing newline, as authentik's renderer does.
-func (s *Server) write(w http.ResponseWriter, resp response) {
-	buf := buffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 1<<20 {
-			buffers.Put(buf)
-		}
-	}()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(resp.body); err != nil {
-		s.log.Error(err, "encoding an API response")
-		buf.Reset()
-		resp.status = 500
-		buf.WriteString(`{"detail":"` + msgServerError + `"}` + "\n")
-	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	if resp.status == 405 {
-		h.Set("Allow", "GET, HEAD")
-	}
-	w.WriteHeader(resp.status)
-	_, _ = w.Write(body)
-}
-
-// statusWriter remembers the status code written, for the metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = 200
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return 200
-	}
-	return w.code
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

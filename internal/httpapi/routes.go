@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+const apiPrefix = "/api/v3/stages/"
+
+// route finds the endpoint of a path. detail is true for a retrieve, with
+// pk the path's last segment; label is the route template for metrics.
+func (s *Server) route(path string) (ep endpoint, pk string, detail bool, label string) {
+	rest, ok := strings.CutPrefix(path, apiPrefix)
+	if !ok {
+		return nil, "", false, "unmatched"
+	}
+	for _, e := range s.endpoints {
+		r, ok := strings.CutPrefix(rest, e.kindInfo().route)
+		if !ok || !strings.HasPrefix(r, "/") {
+			continue
+		}
+		r = r[1:]
+		if r == "" {
+			return e, "", false, e.kindInfo().listRoute
+		}
+		// Django REST framework's router matches the pk as [^/.]+ and
+		// needs the trailing slash.
+		seg, ok := strings.CutSuffix(r, "/")
+		if ok && seg != "" && !strings.ContainsAny(seg, "/.") {
+			return e, seg, true, e.kindInfo().detailRoute
+		}
+	}
+	return nil, "", false, "unmatched"
+}
+
+// ServeHTTP answers one request: 503 until the cache has synced, 404 for an
+// unknown route, then (as DRF does) authentication, then 405 for a method
+// other than GET or HEAD, then the endpoint. Every answer is JSON.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	ep, pk, isDetail, label := s.route(r.URL.Path)
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error(fmt.Errorf("panic: %v", p), "answering an API request", "method", r.Method, "path", r.URL.Path)
+			if sw.code == 0 {
+				s.write(sw, detailResponse(500, msgServerError))
+			}
+		}
+		s.metrics.observe(label, r.Method, sw.status(), time.Since(start).Seconds())
+	}()
+	// The API reads no body. A declared large one is refused; any other is
+	// bounded, and the connection closed if a client sends more.
+	if r.ContentLength > maxBodyBytes {
+		s.write(sw, detailResponse(http.StatusRequestEntityTooLarge, msgTooLarge))
+		return
+	}
+	r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
+	s.write(sw, s.serve(r, ep, pk, isDetail))
+}
+
+func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool) response {
+	if !s.synced.Load() {
+		return detailResponse(503, msgUnavailable)
+	}
+	if ep == nil {
+		return detailResponse(404, msgNotFound)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	rq := &request{
+		values: r.URL.Query(),
+		rv:     s.rv,
+		fail: func(err error) {
+			s.log.Error(err, "answering an API request", "method", r.Method, "path", r.URL.Path)
+		},
+	}
+	if s.tokens != nil {
+		c, msg, err := s.tokens.authenticate(ctx, r.Header.Get("Authorization"))
+		if err != nil {
+			return rq.reviewError(err)
+		}
+		if msg != "" {
+			return detailResponse(403, msg)
+		}
+		rq.perm = permission{access: s.access, caller: c, resource: ep.kindInfo().resource}
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return response{status: 405, body: detail{Detail: `Method "` + r.Method + `" not allowed.`}}
+	}
+	if isDetail {
+		return ep.retrieve(ctx, rq, pk)
+	}
+	return ep.list(ctx, rq)
+}
