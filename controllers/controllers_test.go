@@ -380,3 +380,31 @@ func seriesCount(e eventsv1.Event) int32 {
 	}
 	return e.Series.Count
 }
+
+// A binding may name a stage that lives only in authentik (by model and
+// name): stagehand cannot check it, so the binding is Ready once its flow
+// exists, says the stage is external, and the flow's plan lists it by model.
+// A validate stage's configuration stages may be such stages too.
+func TestExternalStages(t *testing.T) {
+	ns := namespace(t)
+	flow := newFlow(ns, "enroll", flowsv1alpha1.FlowDesignationEnrollment)
+	login := &flowsv1alpha1.UserLoginStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login"}}
+	write := newBinding(ns, "enroll-write", "enroll", "", "default-source-enrollment-write", 10)
+	write.Spec.StageRef.Model = "authentik_stages_user_write.userwritestage"
+	create(t, flow, login, write, newBinding(ns, "enroll-login", "enroll", flowsv1alpha1.StageKindUserLogin, "login", 20))
+
+	expectReady(t, write, metav1.ConditionTrue, resolves,
+		`authentik stage authentik_stages_user_write.userwritestage "default-source-enrollment-write" (spec.stageRef)`, "not checked")
+	expectReady(t, login, metav1.ConditionTrue, resolves, "No references to resolve")
+	expectReady(t, flow, metav1.ConditionTrue, resolves, "All 2 stages are Ready, 1 of them external")
+	expectPlan(t, flow,
+		flowsv1alpha1.FlowPlanStage{Order: 10, Model: "authentik_stages_user_write.userwritestage", Name: "default-source-enrollment-write", Binding: "enroll-write", Ready: true},
+		planStage(20, flowsv1alpha1.StageKindUserLogin, "login", "enroll-login", true),
+	)
+
+	mfa := newValidateStage(ns, "mfa")
+	mfa.Spec.NotConfiguredAction = flowsv1alpha1.NotConfiguredActionConfigure
+	mfa.Spec.ConfigurationStageRefs = []flowsv1alpha1.StageReference{{Model: "authentik_stages_authenticator_totp.authenticatortotpstage", Name: "default-authenticator-totp-setup"}}
+	create(t, mfa)
+	expectReady(t, mfa, metav1.ConditionTrue, resolves, "1 of them external")
+}

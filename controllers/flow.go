@@ -42,6 +42,9 @@ func (r *flowReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	stages := map[string]client.Object{}
 	for _, b := range bindings.Items {
+		if b.Spec.StageRef.IsExternal() {
+			continue // a stage that lives only in authentik
+		}
 		key := refs.Key(string(b.Spec.StageRef.Kind), b.Namespace, b.Spec.StageRef.Name)
 		if _, done := stages[key]; done {
 			continue
@@ -129,6 +132,7 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 		slots     []slot
 		bySlot    = map[slot][]string{}
 		conflicts []string
+		external  int
 	)
 	for _, b := range sorted {
 		ref := b.Spec.StageRef
@@ -136,6 +140,13 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 		where := fmt.Sprintf("order %d, %s %q", b.Spec.Order, flowsv1alpha1.KindFlowStageBinding, b.Name)
 		ready := false
 		switch {
+		case ref.IsExternal():
+			external++
+			if isReady(b) {
+				ready = true
+			} else {
+				notReady = append(notReady, fmt.Sprintf("%s %q (order %d) not Ready", flowsv1alpha1.KindFlowStageBinding, b.Name, b.Spec.Order))
+			}
 		case stage == nil:
 			notReady = append(notReady, fmt.Sprintf("%s %q (%s) not found", ref.Kind, ref.Name, where))
 		case !isReady(stage):
@@ -148,6 +159,7 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 		plan = append(plan, flowsv1alpha1.FlowPlanStage{
 			Order:   b.Spec.Order,
 			Kind:    ref.Kind,
+			Model:   ref.Model,
 			Name:    ref.Name,
 			Binding: b.Name,
 			Ready:   ready,
@@ -160,7 +172,7 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 	}
 	for _, s := range slots {
 		if names := bySlot[s]; len(names) > 1 {
-			conflicts = append(conflicts, fmt.Sprintf("%ss %s all bind %s %q at order %d", flowsv1alpha1.KindFlowStageBinding, quotedNames(names), s.stage.Kind, s.stage.Name, s.order))
+			conflicts = append(conflicts, fmt.Sprintf("%ss %s all bind %s at order %d", flowsv1alpha1.KindFlowStageBinding, quotedNames(names), stageName(s.stage), s.order))
 		}
 	}
 
@@ -183,10 +195,22 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 		default:
 			ready.Message = fmt.Sprintf("All %d stages are Ready", len(plan))
 		}
+		if external > 0 {
+			ready.Message += ", " + externalNote(external)
+		}
 	}
 	if len(plan) > maxPlan {
 		ready.Message = truncate(ready.Message+fmt.Sprintf(" (status.stages lists the first %d of %d)", maxPlan, len(plan)), maxMessage)
 		plan = plan[:maxPlan]
 	}
 	return plan, ready
+}
+
+// stageName names a bound stage for a message: `PasswordStage "pw"`, or
+// `authentik stage authentik_stages_user_write.userwritestage "write"`.
+func stageName(r flowsv1alpha1.StageReference) string {
+	if r.IsExternal() {
+		return fmt.Sprintf("authentik stage %s %q", r.Model, r.Name)
+	}
+	return fmt.Sprintf("%s %q", r.Kind, r.Name)
 }

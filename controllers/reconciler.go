@@ -119,6 +119,11 @@ func (r *reconciler) setup(mgr ctrl.Manager) error {
 func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) ([]resolved, error) {
 	var out []resolved
 	for _, ref := range refs.Of(obj) {
+		if ref.External() {
+			// A stage that lives only in authentik: nothing to look up.
+			out = append(out, resolved{Reference: ref})
+			continue
+		}
 		var target client.Object = &corev1.Secret{}
 		reader := live
 		if ref.Kind != refs.KindSecret {

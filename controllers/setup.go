@@ -22,8 +22,8 @@ import (
 // watched, one Secret read live per CaptchaStage), patches status, and
 // records Events.
 //
-// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;sources;webauthndevicetypes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows/status;flowstagebindings/status;identificationstages/status;passwordstages/status;authenticatorvalidatestages/status;captchastages/status;sources/status;webauthndevicetypes/status,verbs=patch
+// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows/status;flowstagebindings/status;identificationstages/status;passwordstages/status;authenticatorvalidatestages/status;captchastages/status;userloginstages/status;sources/status;webauthndevicetypes/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

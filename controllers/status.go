@@ -55,10 +55,12 @@ type warning struct {
 // that every reference it makes resolves to a usable object. Its message
 // names every reference that does not, by kind, name and field.
 func readyFromReferences(rs []resolved) metav1.Condition {
-	var problems []string
+	var problems, external []string
 	reason := ""
 	for _, r := range rs {
 		switch {
+		case r.External():
+			external = append(external, fmt.Sprintf("%s (%s)", r.Reference, r.Field))
 		case r.Obj == nil:
 			problems = append(problems, fmt.Sprintf("%s (%s) not found", r.Reference, r.Field))
 			reason = flowsv1alpha1.ReasonReferenceNotFound
@@ -85,12 +87,24 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 	default:
 		msg = fmt.Sprintf("All %d references resolve", len(rs))
 	}
+	if len(external) > 0 {
+		msg = joinLimited(append([]string{msg + ", " + externalNote(len(external))}, external...), maxMessage)
+	}
 	return metav1.Condition{
 		Type:    flowsv1alpha1.ConditionReady,
 		Status:  metav1.ConditionTrue,
 		Reason:  flowsv1alpha1.ReasonResolved,
 		Message: msg,
 	}
+}
+
+// externalNote says that n references are to stages that live only in
+// authentik, which stagehand takes on trust.
+func externalNote(n int) string {
+	if n == 1 {
+		return "1 of them external (a stage that lives only in authentik, not checked)"
+	}
+	return fmt.Sprintf("%d of them external (stages that live only in authentik, not checked)", n)
 }
 
 // setConditions writes the outcome of an evaluation of obj's generation into

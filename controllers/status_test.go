@@ -59,6 +59,12 @@ func TestReadyFromReferences(t *testing.T) {
 			`Secret "keys" (spec.privateKeySecretRef) has no key "private"`,
 		},
 		{
+			"an external stage is taken on trust, and said to be",
+			[]resolved{found(password), {Reference: refs.Reference{Field: "spec.stageRef", Model: "authentik_stages_user_write.userwritestage", Namespace: "ns", Name: "write"}}},
+			metav1.ConditionTrue, flowsv1alpha1.ReasonResolved,
+			`All 2 references resolve, 1 of them external (a stage that lives only in authentik, not checked); authentik stage authentik_stages_user_write.userwritestage "write" (spec.stageRef)`,
+		},
+		{
 			"missing outranks invalid, both named", []resolved{invalid(secret, `has no key "private"`), missing(recovery)},
 			metav1.ConditionFalse, flowsv1alpha1.ReasonReferenceNotFound,
 			`Secret "keys" (spec.privateKeySecretRef) has no key "private"; Flow "y" (spec.recoveryFlowRef) not found`,
@@ -512,6 +518,39 @@ func TestFlowPlan(t *testing.T) {
 			plan:   []flowsv1alpha1.FlowPlanStage{plan(10, ident, "id", "b", false)},
 			status: metav1.ConditionFalse, reason: flowsv1alpha1.ReasonStagesNotReady,
 			message: `IdentificationStage "id" (order 10, FlowStageBinding "b") not found`,
+		},
+		{
+			name: "a binding to a stage that lives only in authentik: Ready with its binding, unchecked",
+			bindings: func() []flowsv1alpha1.FlowStageBinding {
+				ext := binding("w", "", "default-source-enrollment-write", 20, true)
+				ext.Spec.StageRef.Model = "authentik_stages_user_write.userwritestage"
+				notYet := binding("v", "", "later", 30, false)
+				notYet.Spec.StageRef.Model = "authentik_stages_user_login.userloginstage"
+				return []flowsv1alpha1.FlowStageBinding{binding("b", ident, "id", 10, true), ext, notYet}
+			}(),
+			stages: stages(identKey, readyIdent),
+			plan: []flowsv1alpha1.FlowPlanStage{
+				plan(10, ident, "id", "b", true),
+				{Order: 20, Model: "authentik_stages_user_write.userwritestage", Name: "default-source-enrollment-write", Binding: "w", Ready: true},
+				{Order: 30, Model: "authentik_stages_user_login.userloginstage", Name: "later", Binding: "v", Ready: false},
+			},
+			status: metav1.ConditionFalse, reason: flowsv1alpha1.ReasonStagesNotReady,
+			message: `FlowStageBinding "v" (order 30) not Ready`,
+		},
+		{
+			name: "all Ready, one external",
+			bindings: func() []flowsv1alpha1.FlowStageBinding {
+				ext := binding("w", "", "default-source-enrollment-write", 20, true)
+				ext.Spec.StageRef.Model = "authentik_stages_user_write.userwritestage"
+				return []flowsv1alpha1.FlowStageBinding{binding("b", ident, "id", 10, true), ext}
+			}(),
+			stages: stages(identKey, readyIdent),
+			plan: []flowsv1alpha1.FlowPlanStage{
+				plan(10, ident, "id", "b", true),
+				{Order: 20, Model: "authentik_stages_user_write.userwritestage", Name: "default-source-enrollment-write", Binding: "w", Ready: true},
+			},
+			status: metav1.ConditionTrue, reason: flowsv1alpha1.ReasonResolved,
+			message: `All 2 stages are Ready, 1 of them external (a stage that lives only in authentik, not checked)`,
 		},
 		{
 			name: "colliding bindings are listed and reported",

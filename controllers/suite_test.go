@@ -75,6 +75,7 @@ func warmUp() error {
 		newValidateStage(ns.Name, "validate"),
 		newCaptchaStage(ns.Name, "captcha", "secret", "key"),
 		newSource(ns.Name, "source"),
+		&flowsv1alpha1.UserLoginStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "login"}},
 		dt,
 	}
 	for _, o := range objs {

@@ -30,6 +30,7 @@ var bases = map[string]string{
 	"CaptchaStage":               `{"spec":{"publicKey":"6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI","privateKeySecretRef":{"name":"recaptcha","key":"privateKey"}}}`,
 	"Source":                     `{}`,
 	"WebAuthnDeviceType":         `{"spec":{"aaguid":"cb69481e-8ff7-4039-93ec-0a2729a154a8","description":"YubiKey 5 Series"}}`,
+	"UserLoginStage":             `{}`,
 }
 
 // admissionCase is one manifest and what the API server must do with it.
@@ -116,7 +117,10 @@ var (
 	notConfigured    = []string{"skip", "deny", "configure"}
 	deviceClasses    = []string{"static", "totp", "webauthn", "duo", "sms", "email"}
 	userVerification = []string{"required", "preferred", "discouraged"}
-	stageKinds       = []string{"IdentificationStage", "PasswordStage", "AuthenticatorValidateStage", "CaptchaStage"}
+	stageKinds       = []string{"IdentificationStage", "PasswordStage", "AuthenticatorValidateStage", "CaptchaStage", "UserLoginStage"}
+	webauthnHints    = []string{"security-key", "client-device", "hybrid"}
+	networkBindings  = []string{"no_binding", "bind_asn", "bind_asn_network", "bind_asn_network_ip"}
+	geoipBindings    = []string{"no_binding", "bind_continent", "bind_continent_country", "bind_continent_country_city"}
 )
 
 var enumFields = []enumField{
@@ -127,7 +131,7 @@ var enumFields = []enumField{
 	{"Flow", `{"spec":{"authentication":%s}}`, "spec.authentication", authentications, "require_admin"},
 	{"FlowStageBinding", `{"spec":{"policyEngineMode":%s}}`, "spec.policyEngineMode", policyModes, "every"},
 	{"FlowStageBinding", `{"spec":{"invalidResponseAction":%s}}`, "spec.invalidResponseAction", invalidResponses, "restart-with-context"},
-	{"FlowStageBinding", `{"spec":{"stageRef":{"kind":%s}}}`, "spec.stageRef.kind", stageKinds, "UserLoginStage"},
+	{"FlowStageBinding", `{"spec":{"stageRef":{"kind":%s}}}`, "spec.stageRef.kind", stageKinds, "UserWriteStage"},
 	{"IdentificationStage", `{"spec":{"userFields":[%s]}}`, "spec.userFields[0]", userFields, "phone"},
 	{"PasswordStage", `{"spec":{"backends":[%s]}}`, "spec.backends[0]", backends, "authentik.sources.ldap.auth.LdapBackend"},
 	// configure needs a configuration stage (see TestAdmissionCrossFieldRules).
@@ -135,6 +139,9 @@ var enumFields = []enumField{
 	{"AuthenticatorValidateStage", `{"spec":{"deviceClasses":[%s]}}`, "spec.deviceClasses[0]", deviceClasses, "yubikey"},
 	{"AuthenticatorValidateStage", `{"spec":{"webauthnUserVerification":%s}}`, "spec.webauthnUserVerification", userVerification, "always"},
 	{"AuthenticatorValidateStage", `{"spec":{"configurationStageRefs":[{"kind":%s,"name":"setup"}]}}`, "spec.configurationStageRefs[0].kind", stageKinds, "AuthenticatorTOTPStage"},
+	{"AuthenticatorValidateStage", `{"spec":{"webauthnHints":[%s]}}`, "spec.webauthnHints[0]", webauthnHints, "platform"},
+	{"UserLoginStage", `{"spec":{"networkBinding":%s}}`, "spec.networkBinding", networkBindings, "bind_ip"},
+	{"UserLoginStage", `{"spec":{"geoipBinding":%s}}`, "spec.geoipBinding", geoipBindings, "bind_country"},
 }
 
 // TestAdmissionEnums: every value of every enum is accepted, and a value
@@ -161,6 +168,7 @@ func TestAdmissionEnums(t *testing.T) {
 		accept("IdentificationStage", "every user field", `{"spec":{"userFields":`+all(userFields)+`}}`),
 		accept("PasswordStage", "every backend", `{"spec":{"backends":`+all(backends)+`}}`),
 		accept("AuthenticatorValidateStage", "every device class", `{"spec":{"deviceClasses":`+all(deviceClasses)+`}}`),
+		accept("AuthenticatorValidateStage", "every webauthn hint", `{"spec":{"webauthnHints":`+all(webauthnHints)+`}}`),
 	)
 	runAdmission(t, cases)
 }
@@ -261,7 +269,10 @@ func TestAdmissionSets(t *testing.T) {
 		// A stage is identified by kind and name: one name may be used by
 		// two kinds.
 		accept("AuthenticatorValidateStage", "configurationStageRefs same name, two kinds", `{"spec":{"configurationStageRefs":[{"kind":"PasswordStage","name":"setup"},{"kind":"CaptchaStage","name":"setup"}]}}`),
-		refuse("AuthenticatorValidateStage", "configurationStageRefs twice one stage", `{"spec":{"configurationStageRefs":[{"kind":"PasswordStage","name":"setup"},{"kind":"PasswordStage","name":"setup"}]}}`, "spec.configurationStageRefs[1]", `Duplicate value: {"kind":"PasswordStage","name":"setup"}`),
+		refuse("AuthenticatorValidateStage", "configurationStageRefs twice one stage", `{"spec":{"configurationStageRefs":[{"kind":"PasswordStage","name":"setup"},{"kind":"PasswordStage","name":"setup"}]}}`, "spec.configurationStageRefs", "each configuration stage may be named once"),
+		accept("AuthenticatorValidateStage", "configurationStageRefs same name, a kind and a model", `{"spec":{"configurationStageRefs":[{"kind":"PasswordStage","name":"setup"},{"model":"authentik_stages_authenticator_totp.authenticatortotpstage","name":"setup"}]}}`),
+		refuse("AuthenticatorValidateStage", "configurationStageRefs twice one authentik stage", `{"spec":{"configurationStageRefs":[{"model":"authentik_stages_authenticator_totp.authenticatortotpstage","name":"setup"},{"model":"authentik_stages_authenticator_totp.authenticatortotpstage","name":"setup"}]}}`, "spec.configurationStageRefs", "each configuration stage may be named once"),
+		refuse("AuthenticatorValidateStage", "webauthnHints twice hybrid", `{"spec":{"webauthnHints":["hybrid","security-key","hybrid"]}}`, "spec.webauthnHints[2]", `Duplicate value: "hybrid"`),
 
 		accept("AuthenticatorValidateStage", "webauthnAllowedDeviceTypeRefs distinct", `{"spec":{"webauthnAllowedDeviceTypeRefs":[{"name":"yubikey-5"},{"name":"titan"}]}}`),
 		refuse("AuthenticatorValidateStage", "webauthnAllowedDeviceTypeRefs twice yubikey-5", `{"spec":{"webauthnAllowedDeviceTypeRefs":[{"name":"yubikey-5"},{"name":"yubikey-5"}]}}`, "spec.webauthnAllowedDeviceTypeRefs[1]", `Duplicate value: {"name":"yubikey-5"}`),
@@ -297,34 +308,49 @@ func TestAdmissionInt32Bounds(t *testing.T) {
 // fails with a 500 (a value overflowing a timedelta), stagehand refuses with
 // a message of its own.
 func TestAdmissionLastAuthThreshold(t *testing.T) {
+	runAdmission(t, timeDeltaCases("AuthenticatorValidateStage", "lastAuthThreshold"))
+}
+
+// TestAdmissionUserLoginDurations: the user login stage's durations are
+// authentik's timedeltas too, with the same rules as lastAuthThreshold.
+func TestAdmissionUserLoginDurations(t *testing.T) {
+	var cases []admissionCase
+	for _, f := range []string{"sessionDuration", "rememberMeOffset", "rememberDevice"} {
+		cases = append(cases, timeDeltaCases("UserLoginStage", f)...)
+	}
+	runAdmission(t, cases)
+}
+
+// timeDeltaCases are the rules of one TimeDelta field.
+func timeDeltaCases(kind, name string) []admissionCase {
 	format := func(v string) string { return v + " is not in the correct format of 'hours=3;minutes=1'." }
 	const (
-		unknownKey = "lastAuthThreshold keys must be microseconds, milliseconds, seconds, minutes, hours, days or weeks"
-		overflow   = "lastAuthThreshold is out of range: each part must be within 100000000 days"
+		unknownKey = "keys must be microseconds, milliseconds, seconds, minutes, hours, days or weeks"
+		overflow   = "out of range: each part must be within 100000000 days"
 	)
-	set := func(v string) string { return `{"spec":{"lastAuthThreshold":` + jsonString(v) + `}}` }
-	const field = "spec.lastAuthThreshold"
+	set := func(v string) string { return `{"spec":{"` + name + `":` + jsonString(v) + `}}` }
+	field := "spec." + name
 	var cases []admissionCase
 	for _, v := range []string{
 		"hours=3;minutes=1", "HOURS=2", "minutes=1.5", "seconds=-5", "seconds=0",
 		"weeks=1;days=2;hours=3;minutes=4;seconds=5;milliseconds=6;microseconds=7",
 		"days=99999999", "seconds=+1", "minutes=.5", "hours=1e3",
 	} {
-		cases = append(cases, accept("AuthenticatorValidateStage", v, set(v)))
+		cases = append(cases, accept(kind, name+" "+v, set(v)))
 	}
 	// An empty value is blank, as authentik's serializer says, not
 	// malformed.
-	cases = append(cases, refuse("AuthenticatorValidateStage", "blank", set(""), field, "This field may not be blank."))
+	cases = append(cases, refuse(kind, name+" blank", set(""), field, "This field may not be blank."))
 	for _, v := range []string{"hours=1;", ";hours=1", "hours", "hours=1=2", "seconds=nan", "seconds=inf", "hours=one", "hours = 1", "=5"} {
-		cases = append(cases, refuse("AuthenticatorValidateStage", "format "+jsonString(v), set(v), field, format(v)))
+		cases = append(cases, refuse(kind, name+" format "+jsonString(v), set(v), field, format(v)))
 	}
 	cases = append(cases,
-		refuse("AuthenticatorValidateStage", "unknown key", set("foo=1;seconds=1"), field, unknownKey),
-		refuse("AuthenticatorValidateStage", "plural missing", set("hour=1"), field, unknownKey),
-		refuse("AuthenticatorValidateStage", "overflow days=1e10", set("days=1e10"), field, overflow),
-		refuse("AuthenticatorValidateStage", "overflow negative", set("weeks=-1e20"), field, overflow),
+		refuse(kind, name+" unknown key", set("foo=1;seconds=1"), field, unknownKey),
+		refuse(kind, name+" plural missing", set("hour=1"), field, unknownKey),
+		refuse(kind, name+" overflow days=1e10", set("days=1e10"), field, overflow),
+		refuse(kind, name+" overflow negative", set("weeks=-1e20"), field, overflow),
 	)
-	runAdmission(t, cases)
+	return cases
 }
 
 // TestAdmissionAAGUID: a device type's aaguid, its identity, is a UUID in
@@ -451,6 +477,7 @@ func TestAdmissionBounds(t *testing.T) {
 func TestAdmissionRequired(t *testing.T) {
 	const required = "Required value"
 	const empty = "should be at least 1 chars long"
+	const exactlyOne = "set exactly one of kind (a stage object in this namespace) and model (an authentik stage stagehand does not model)"
 	runAdmission(t, []admissionCase{
 		refuse("Flow", "no spec", `{"spec":null}`, "spec", required),
 		refuse("Flow", "no title", `{"spec":{"title":null}}`, "spec.title", required),
@@ -463,7 +490,7 @@ func TestAdmissionRequired(t *testing.T) {
 		refuse("FlowStageBinding", "no targetRef name", `{"spec":{"targetRef":{"name":null}}}`, "spec.targetRef.name", required),
 		refuse("FlowStageBinding", "empty targetRef name", `{"spec":{"targetRef":{"name":""}}}`, "spec.targetRef.name", empty),
 		refuse("FlowStageBinding", "no stageRef", `{"spec":{"stageRef":null}}`, "spec.stageRef", required),
-		refuse("FlowStageBinding", "no stageRef kind", `{"spec":{"stageRef":{"kind":null}}}`, "spec.stageRef.kind", required),
+		refuse("FlowStageBinding", "no stageRef kind", `{"spec":{"stageRef":{"kind":null}}}`, "spec.stageRef", exactlyOne),
 		refuse("FlowStageBinding", "no stageRef name", `{"spec":{"stageRef":{"name":null}}}`, "spec.stageRef.name", required),
 		refuse("FlowStageBinding", "no order", `{"spec":{"order":null}}`, "spec.order", required),
 
@@ -472,7 +499,7 @@ func TestAdmissionRequired(t *testing.T) {
 
 		refuse("PasswordStage", "no spec", `{"spec":null}`, "spec", required),
 
-		refuse("AuthenticatorValidateStage", "configurationStageRef without kind", `{"spec":{"configurationStageRefs":[{"name":"setup"}]}}`, "spec.configurationStageRefs[0].kind", required),
+		refuse("AuthenticatorValidateStage", "configurationStageRef without kind", `{"spec":{"configurationStageRefs":[{"name":"setup"}]}}`, "spec.configurationStageRefs[0]", exactlyOne),
 		refuse("AuthenticatorValidateStage", "webauthnAllowedDeviceTypeRef with empty name", `{"spec":{"webauthnAllowedDeviceTypeRefs":[{"name":""}]}}`, "spec.webauthnAllowedDeviceTypeRefs[0].name", empty),
 
 		refuse("CaptchaStage", "no spec", `{"spec":null}`, "spec", required),
@@ -488,4 +515,60 @@ func TestAdmissionRequired(t *testing.T) {
 		refuse("WebAuthnDeviceType", "no description", `{"spec":{"description":null}}`, "spec.description", required),
 		refuse("WebAuthnDeviceType", "empty description", `{"spec":{"description":""}}`, "spec.description", empty),
 	})
+}
+
+// TestAdmissionStageReferences: a stageRef (and a configuration stage
+// reference) names a stage object by kind and name, or a stage that lives
+// only in authentik by model and authentik's name for it; never both, never
+// neither. A stage object's name must be a valid object name; an authentik
+// stage's may be anything authentik allows.
+func TestAdmissionStageReferences(t *testing.T) {
+	const (
+		exactlyOne = "set exactly one of kind (a stage object in this namespace) and model (an authentik stage stagehand does not model)"
+		objectName = "name must be a valid object name (lowercase letters, digits, '-' and '.') when kind is set: it names a stage object"
+		model      = "should match '^authentik_[a-z0-9_]+[.][a-z0-9_]+$'"
+	)
+	ref := func(r string) string { return `{"spec":{"stageRef":` + r + `}}` }
+	conf := func(r string) string { return `{"spec":{"configurationStageRefs":[` + r + `]}}` }
+	runAdmission(t, []admissionCase{
+		accept("FlowStageBinding", "external stage", ref(`{"kind":null,"model":"authentik_stages_user_write.userwritestage","name":"default-source-enrollment-write"}`)),
+		accept("FlowStageBinding", "external stage with authentik's free-form name", ref(`{"kind":null,"model":"authentik_stages_prompt.promptstage","name":"Default enrollment: Prompt (username & password)"}`)),
+		refuse("FlowStageBinding", "kind and model", ref(`{"kind":"PasswordStage","model":"authentik_stages_password.passwordstage","name":"pw"}`), "spec.stageRef", exactlyOne),
+		refuse("FlowStageBinding", "model not an authentik model", ref(`{"kind":null,"model":"user_write","name":"w"}`), "spec.stageRef.model", model),
+		refuse("FlowStageBinding", "stage object name with a space", ref(`{"kind":"PasswordStage","name":"Default password"}`), "spec.stageRef", objectName),
+		refuse("FlowStageBinding", "stage object name with a slash", ref(`{"kind":"PasswordStage","name":"default/password"}`), "spec.stageRef", objectName),
+		accept("AuthenticatorValidateStage", "configure with an authentik TOTP setup stage", `{"spec":{"notConfiguredAction":"configure","configurationStageRefs":[{"model":"authentik_stages_authenticator_totp.authenticatortotpstage","name":"default-authenticator-totp-setup"}]}}`),
+		refuse("AuthenticatorValidateStage", "configuration stage with kind and model", conf(`{"kind":"PasswordStage","model":"authentik_stages_password.passwordstage","name":"pw"}`), "spec.configurationStageRefs[0]", exactlyOne),
+	})
+}
+
+// TestAdmissionReferenceNames: a reference by name must hold a valid object
+// name, or it could never resolve: a namespace-qualified name, say, is
+// refused at once instead of staying ReferenceNotFound forever.
+func TestAdmissionReferenceNames(t *testing.T) {
+	const objectName = "should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'"
+	runAdmission(t, []admissionCase{
+		accept("IdentificationStage", "recoveryFlowRef with dots", `{"spec":{"recoveryFlowRef":{"name":"default.recovery.flow"}}}`),
+		refuse("IdentificationStage", "recoveryFlowRef namespace-qualified", `{"spec":{"recoveryFlowRef":{"name":"default/default-recovery-flow"}}}`, "spec.recoveryFlowRef.name", objectName),
+		refuse("IdentificationStage", "passwordStageRef in capitals", `{"spec":{"passwordStageRef":{"name":"Default-Password"}}}`, "spec.passwordStageRef.name", objectName),
+		refuse("IdentificationStage", "sourceRef with an underscore", `{"spec":{"sourceRefs":[{"name":"git_hub"}]}}`, "spec.sourceRefs[0].name", objectName),
+		refuse("FlowStageBinding", "targetRef with a space", `{"spec":{"targetRef":{"name":"default flow"}}}`, "spec.targetRef.name", objectName),
+		refuse("PasswordStage", "configureFlowRef ending in a hyphen", `{"spec":{"configureFlowRef":{"name":"change-"}}}`, "spec.configureFlowRef.name", objectName),
+		refuse("AuthenticatorValidateStage", "device type ref in capitals", `{"spec":{"webauthnAllowedDeviceTypeRefs":[{"name":"YubiKey"}]}}`, "spec.webauthnAllowedDeviceTypeRefs[0].name", objectName),
+		refuse("CaptchaStage", "Secret name with a colon", `{"spec":{"privateKeySecretRef":{"name":"keys:recaptcha"}}}`, "spec.privateKeySecretRef.name", objectName),
+	})
+}
+
+// TestAdmissionThrottlingFactors: authentik 2026.8's OTP throttling factors
+// are numbers of at least 0 (0 turns the delay off).
+func TestAdmissionThrottlingFactors(t *testing.T) {
+	var cases []admissionCase
+	for _, f := range []string{"emailOTPThrottlingFactor", "smsOTPThrottlingFactor", "totpOTPThrottlingFactor", "staticOTPThrottlingFactor"} {
+		cases = append(cases,
+			accept("AuthenticatorValidateStage", f+"=0", `{"spec":{"`+f+`":0}}`),
+			accept("AuthenticatorValidateStage", f+"=2.5", `{"spec":{"`+f+`":2.5}}`),
+			refuse("AuthenticatorValidateStage", f+"=-1", `{"spec":{"`+f+`":-1}}`, "spec."+f, "should be greater than or equal to 0"),
+		)
+	}
+	runAdmission(t, cases)
 }

@@ -30,6 +30,10 @@ const (
 	DeviceClassEmail    DeviceClass = "email"
 )
 
+// WebAuthnHint tells the browser which kind of authenticator to offer first.
+// +kubebuilder:validation:Enum=security-key;client-device;hybrid
+type WebAuthnHint string
+
 // UserVerification is the WebAuthn user verification requirement.
 // +kubebuilder:validation:Enum=required;preferred;discouraged
 type UserVerification string
@@ -61,11 +65,14 @@ type AuthenticatorValidateStageSpec struct {
 	// configurationStageRefs names the stages used to configure an
 	// authenticator when the user has no compatible device. Once one of them
 	// passes, the user is not prompted again. Required when
-	// notConfiguredAction is configure.
-	// +listType=map
-	// +listMapKey=kind
-	// +listMapKey=name
+	// notConfiguredAction is configure. Their real targets are authentik's
+	// authenticator setup stages (TOTP, WebAuthn, static, ...), which
+	// stagehand does not model: name them by model and name
+	// ({model: authentik_stages_authenticator_totp.authenticatortotpstage,
+	// name: default-authenticator-totp-setup}).
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(x, self.exists_one(y, y == x))",message="each configuration stage may be named once"
 	// +optional
 	ConfigurationStageRefs []StageReference `json:"configurationStageRefs,omitempty"`
 
@@ -74,20 +81,24 @@ type AuthenticatorValidateStageSpec struct {
 	// with keys microseconds, milliseconds, seconds, minutes, hours, days and
 	// weeks and numeric values: "hours=3;minutes=1". The default,
 	// "seconds=0", always asks.
-	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:XValidation:rule="self != ''",message="This field may not be blank."
-	// +kubebuilder:validation:XValidation:rule=`self == '' || self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$'))`,messageExpression=`self + " is not in the correct format of 'hours=3;minutes=1'."`
-	// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').all(p, p.split('=')[0].lowerAscii() in ['microseconds', 'milliseconds', 'seconds', 'minutes', 'hours', 'days', 'weeks'])`,message="lastAuthThreshold keys must be microseconds, milliseconds, seconds, minutes, hours, days or weeks"
-	// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^(?i)(microseconds|milliseconds|seconds|minutes|hours|days|weeks)=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').map(p, double(p.split('=')[1]) * {'microseconds': 0.000001, 'milliseconds': 0.001, 'seconds': 1.0, 'minutes': 60.0, 'hours': 3600.0, 'days': 86400.0, 'weeks': 604800.0}[p.split('=')[0].lowerAscii()]).all(s, s <= 8640000000000.0 && s >= -8640000000000.0)`,message="lastAuthThreshold is out of range: each part must be within 100000000 days"
 	// +kubebuilder:default="seconds=0"
 	// +optional
-	LastAuthThreshold string `json:"lastAuthThreshold,omitempty"`
+	LastAuthThreshold TimeDelta `json:"lastAuthThreshold,omitempty"`
 
 	// webauthnUserVerification is the WebAuthn user verification
 	// requirement: required, preferred or discouraged.
 	// +kubebuilder:default=preferred
 	// +optional
 	WebAuthnUserVerification UserVerification `json:"webauthnUserVerification,omitempty"`
+
+	// webauthnHints tell the browser which kinds of authenticator to offer,
+	// in order of preference: security-key, client-device and hybrid. Empty
+	// (the default) leaves the choice to the browser. Since authentik
+	// 2026.2.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	// +optional
+	WebAuthnHints []WebAuthnHint `json:"webauthnHints,omitempty"`
 
 	// webauthnAllowedDeviceTypeRefs names the WebAuthnDeviceTypes (cluster
 	// scoped) whose authenticators are accepted. When empty, any WebAuthn
@@ -97,6 +108,38 @@ type AuthenticatorValidateStageSpec struct {
 	// +kubebuilder:validation:MaxItems=512
 	// +optional
 	WebAuthnAllowedDeviceTypeRefs []LocalObjectReference `json:"webauthnAllowedDeviceTypeRefs,omitempty"`
+
+	// The OTP throttling factors (authentik 2026.8) slow down guessing: after
+	// the n-th failed attempt in a row with a device of the class, the user
+	// waits factor * 2^(n-1) seconds before the next. 0 turns the delay off
+	// for the class; the default is 1. They are floating-point numbers
+	// because authentik's are (a double in its API, a FloatField in its
+	// model); a Quantity would not read like authentik's documentation.
+
+	// emailOTPThrottlingFactor is the throttling factor of email codes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=1
+	// +optional
+	EmailOTPThrottlingFactor *float64 `json:"emailOTPThrottlingFactor,omitempty"`
+
+	// smsOTPThrottlingFactor is the throttling factor of SMS codes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=1
+	// +optional
+	SMSOTPThrottlingFactor *float64 `json:"smsOTPThrottlingFactor,omitempty"`
+
+	// totpOTPThrottlingFactor is the throttling factor of TOTP codes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=1
+	// +optional
+	TOTPOTPThrottlingFactor *float64 `json:"totpOTPThrottlingFactor,omitempty"`
+
+	// staticOTPThrottlingFactor is the throttling factor of static (recovery)
+	// codes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=1
+	// +optional
+	StaticOTPThrottlingFactor *float64 `json:"staticOTPThrottlingFactor,omitempty"`
 }
 
 // AuthenticatorValidateStage is authentik's authenticator validation stage:

@@ -94,15 +94,17 @@ type Status struct {
 // LocalObjectReference names an object by name. The object is looked up in the
 // referring object's namespace, except for cluster-scoped kinds.
 type LocalObjectReference struct {
-	// name of the referenced object.
+	// name of the referenced object: a valid object name (lowercase letters,
+	// digits, '-' and '.'), or the reference could never resolve.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +required
 	Name string `json:"name"`
 }
 
 // StageKind is a stage kind stagehand serves.
-// +kubebuilder:validation:Enum=IdentificationStage;PasswordStage;AuthenticatorValidateStage;CaptchaStage
+// +kubebuilder:validation:Enum=IdentificationStage;PasswordStage;AuthenticatorValidateStage;CaptchaStage;UserLoginStage
 type StageKind string
 
 // The stage kinds a StageReference may name.
@@ -111,29 +113,53 @@ const (
 	StageKindPassword              StageKind = "PasswordStage"
 	StageKindAuthenticatorValidate StageKind = "AuthenticatorValidateStage"
 	StageKindCaptcha               StageKind = "CaptchaStage"
+	StageKindUserLogin             StageKind = "UserLoginStage"
 )
 
-// StageReference names a stage of any kind stagehand serves, in the referring
-// object's namespace.
+// StageReference names a stage: either a stage object stagehand serves, by
+// kind and name in the referring object's namespace, or a stage that lives
+// only in authentik (a kind stagehand does not model, such as a user write
+// or prompt stage), by its authentik model and name. stagehand cannot check
+// that an authentik stage exists: it reports such a reference as external,
+// and a published blueprint finds the stage by model and name.
+// +kubebuilder:validation:XValidation:rule="has(self.kind) != has(self.model)",message="set exactly one of kind (a stage object in this namespace) and model (an authentik stage stagehand does not model)"
+// +kubebuilder:validation:XValidation:rule="!has(self.kind) || self.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="name must be a valid object name (lowercase letters, digits, '-' and '.') when kind is set: it names a stage object"
 type StageReference struct {
-	// kind of the stage: IdentificationStage, PasswordStage,
-	// AuthenticatorValidateStage or CaptchaStage.
-	// +required
-	Kind StageKind `json:"kind"`
+	// kind of the stage object: IdentificationStage, PasswordStage,
+	// AuthenticatorValidateStage, CaptchaStage or UserLoginStage. Exactly one
+	// of kind and model is set.
+	// +optional
+	Kind StageKind `json:"kind,omitempty"`
 
-	// name of the stage.
+	// model of a stage that lives only in authentik, as authentik names its
+	// models: authentik_stages_user_write.userwritestage,
+	// authentik_stages_prompt.promptstage, ... Exactly one of kind and model
+	// is set.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^authentik_[a-z0-9_]+[.][a-z0-9_]+$`
+	// +optional
+	Model string `json:"model,omitempty"`
+
+	// name of the stage: with kind, the stage object's name; with model, the
+	// stage's name in authentik.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +required
 	Name string `json:"name"`
 }
 
+// IsExternal reports whether the reference names a stage that lives only in
+// authentik (by model), not a stage object.
+func (r StageReference) IsExternal() bool { return r.Model != "" }
+
 // SecretKeyReference names one key of a Secret in the referring object's
 // namespace.
 type SecretKeyReference struct {
-	// name of the Secret.
+	// name of the Secret: a valid object name.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +required
 	Name string `json:"name"`
 
@@ -155,3 +181,17 @@ const (
 	PolicyEngineModeAll PolicyEngineMode = "all"
 	PolicyEngineModeAny PolicyEngineMode = "any"
 )
+
+// +kubebuilder:validation:MaxLength=256
+// +kubebuilder:validation:XValidation:rule="self != ''",message="This field may not be blank."
+// +kubebuilder:validation:XValidation:rule=`self == '' || self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$'))`,messageExpression=`self + " is not in the correct format of 'hours=3;minutes=1'."`
+// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^[^=]+=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').all(p, p.split('=')[0].lowerAscii() in ['microseconds', 'milliseconds', 'seconds', 'minutes', 'hours', 'days', 'weeks'])`,message="keys must be microseconds, milliseconds, seconds, minutes, hours, days or weeks"
+// +kubebuilder:validation:XValidation:rule=`!self.split(';').all(p, p.matches('^(?i)(microseconds|milliseconds|seconds|minutes|hours|days|weeks)=[-+]?([0-9]{1,20}([.][0-9]{0,20})?|[.][0-9]{1,20})([eE][-+]?[0-9]{1,2})?$')) || self.split(';').map(p, double(p.split('=')[1]) * {'microseconds': 0.000001, 'milliseconds': 0.001, 'seconds': 1.0, 'minutes': 60.0, 'hours': 3600.0, 'days': 86400.0, 'weeks': 604800.0}[p.split('=')[0].lowerAscii()]).all(s, s <= 8640000000000.0 && s >= -8640000000000.0)`,message="out of range: each part must be within 100000000 days"
+
+// TimeDelta is a duration written as authentik writes them: key=value pairs
+// separated by ";", with keys microseconds, milliseconds, seconds, minutes,
+// hours, days and weeks (in any case) and decimal values, such as
+// "hours=3;minutes=1" or "seconds=-5". authentik skips unknown keys
+// silently and fails on values past a datetime.timedelta's range; stagehand
+// refuses both, with a message of its own.
+type TimeDelta string

@@ -62,7 +62,7 @@ func TestCRDSchemasAreBounded(t *testing.T) {
 		}
 	}
 	sort.Strings(kinds)
-	want := []string{"AuthenticatorValidateStage", "CaptchaStage", "Flow", "FlowStageBinding", "IdentificationStage", "PasswordStage", "Source", "WebAuthnDeviceType"}
+	want := []string{"AuthenticatorValidateStage", "CaptchaStage", "Flow", "FlowStageBinding", "IdentificationStage", "PasswordStage", "Source", "UserLoginStage", "WebAuthnDeviceType"}
 	if strings.Join(kinds, ",") != strings.Join(want, ",") {
 		t.Errorf("CRDs in %s are for %v; want %v", dir, kinds, want)
 	}

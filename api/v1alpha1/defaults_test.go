@@ -75,12 +75,12 @@ func TestSchemaDefaults(t *testing.T) {
 		name: "AuthenticatorValidateStage without spec",
 		kind: "AuthenticatorValidateStage",
 		in:   `{}`,
-		want: `{"notConfiguredAction":"skip","deviceClasses":["static","totp","webauthn","duo","sms","email"],"lastAuthThreshold":"seconds=0","webauthnUserVerification":"preferred"}`,
+		want: `{"notConfiguredAction":"skip","deviceClasses":["static","totp","webauthn","duo","sms","email"],"lastAuthThreshold":"seconds=0","webauthnUserVerification":"preferred","emailOTPThrottlingFactor":1,"smsOTPThrottlingFactor":1,"totpOTPThrottlingFactor":1,"staticOTPThrottlingFactor":1}`,
 	}, {
 		name: "AuthenticatorValidateStage explicit",
 		kind: "AuthenticatorValidateStage",
-		in:   `{"spec":{"notConfiguredAction":"deny","deviceClasses":["webauthn"],"lastAuthThreshold":"hours=1","webauthnUserVerification":"required","webauthnAllowedDeviceTypeRefs":[{"name":"yubikey-5"}]}}`,
-		want: `{"notConfiguredAction":"deny","deviceClasses":["webauthn"],"lastAuthThreshold":"hours=1","webauthnUserVerification":"required","webauthnAllowedDeviceTypeRefs":[{"name":"yubikey-5"}]}`,
+		in:   `{"spec":{"notConfiguredAction":"deny","deviceClasses":["webauthn"],"lastAuthThreshold":"hours=1","webauthnUserVerification":"required","webauthnHints":["security-key","hybrid"],"webauthnAllowedDeviceTypeRefs":[{"name":"yubikey-5"}],"emailOTPThrottlingFactor":0,"smsOTPThrottlingFactor":2.5,"totpOTPThrottlingFactor":0.5,"staticOTPThrottlingFactor":3}}`,
+		want: `{"notConfiguredAction":"deny","deviceClasses":["webauthn"],"lastAuthThreshold":"hours=1","webauthnUserVerification":"required","webauthnHints":["security-key","hybrid"],"webauthnAllowedDeviceTypeRefs":[{"name":"yubikey-5"}],"emailOTPThrottlingFactor":0,"smsOTPThrottlingFactor":2.5,"totpOTPThrottlingFactor":0.5,"staticOTPThrottlingFactor":3}`,
 	}, {
 		name: "CaptchaStage minimal",
 		kind: "CaptchaStage",
@@ -101,6 +101,22 @@ func TestSchemaDefaults(t *testing.T) {
 		kind: "Source",
 		in:   `{"spec":{"enabled":false}}`,
 		want: `{"enabled":false}`,
+	}, {
+		// No spec at all: authentik's default login stage.
+		name: "UserLoginStage without spec",
+		kind: "UserLoginStage",
+		in:   `{}`,
+		want: `{"sessionDuration":"seconds=0","terminateOtherSessions":false,"rememberMeOffset":"seconds=0","networkBinding":"no_binding","geoipBinding":"no_binding","rememberDevice":"days=30"}`,
+	}, {
+		name: "UserLoginStage explicit",
+		kind: "UserLoginStage",
+		in:   `{"spec":{"sessionDuration":"hours=8","terminateOtherSessions":true,"rememberMeOffset":"days=14","networkBinding":"bind_asn_network","geoipBinding":"bind_continent_country","rememberDevice":"seconds=0"}}`,
+		want: `{"sessionDuration":"hours=8","terminateOtherSessions":true,"rememberMeOffset":"days=14","networkBinding":"bind_asn_network","geoipBinding":"bind_continent_country","rememberDevice":"seconds=0"}`,
+	}, {
+		name: "FlowStageBinding to a stage that lives only in authentik",
+		kind: "FlowStageBinding",
+		in:   `{"spec":{"targetRef":{"name":"f"},"stageRef":{"model":"authentik_stages_user_write.userwritestage","name":"default-source-enrollment-write"},"order":30}}`,
+		want: `{"targetRef":{"name":"f"},"stageRef":{"model":"authentik_stages_user_write.userwritestage","name":"default-source-enrollment-write"},"order":30,"evaluateOnPlan":false,"reEvaluatePolicies":true,"invalidResponseAction":"retry","policyEngineMode":"any"}`,
 	}, {
 		name: "WebAuthnDeviceType has no defaults",
 		kind: "WebAuthnDeviceType",

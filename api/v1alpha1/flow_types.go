@@ -110,8 +110,15 @@ type FlowPlanStage struct {
 	// order of the stage in the flow; lower runs first.
 	Order int32 `json:"order"`
 
-	// kind of the stage.
-	Kind StageKind `json:"kind"`
+	// kind of the stage object; empty for a stage that lives only in
+	// authentik.
+	// +optional
+	Kind StageKind `json:"kind,omitempty"`
+
+	// model of a stage that lives only in authentik (see StageReference),
+	// which stagehand does not check.
+	// +optional
+	Model string `json:"model,omitempty"`
 
 	// name of the stage.
 	Name string `json:"name"`
@@ -119,7 +126,8 @@ type FlowPlanStage struct {
 	// binding is the name of the FlowStageBinding that puts the stage here.
 	Binding string `json:"binding"`
 
-	// ready is true when the binding and the stage are both Ready.
+	// ready is true when the binding and the stage are both Ready (for a
+	// stage that lives only in authentik: when the binding is).
 	Ready bool `json:"ready"`
 }
 

@@ -49,6 +49,7 @@ var Kinds = []KindInfo{
 	{Kind: string(StageKindPassword), Resource: "passwordstages", Model: "authentik_stages_password.passwordstage", Stage: true},
 	{Kind: string(StageKindAuthenticatorValidate), Resource: "authenticatorvalidatestages", Model: "authentik_stages_authenticator_validate.authenticatorvalidatestage", Stage: true},
 	{Kind: string(StageKindCaptcha), Resource: "captchastages", Model: "authentik_stages_captcha.captchastage", Stage: true},
+	{Kind: string(StageKindUserLogin), Resource: "userloginstages", Model: "authentik_stages_user_login.userloginstage", Stage: true},
 	{Kind: KindSource, Resource: "sources", Model: "authentik_core.source"},
 	{Kind: KindWebAuthnDeviceType, Resource: "webauthndevicetypes", Model: "authentik_stages_authenticator_webauthn.webauthndevicetype", ClusterScoped: true},
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
@@ -25,11 +26,14 @@ const (
 	group          = "flows.stagehand.dev"
 )
 
-// The resources of the eight stagehand kinds.
-var kinds = []string{
-	"flows", "flowstagebindings", "identificationstages", "passwordstages",
-	"authenticatorvalidatestages", "captchastages", "sources", "webauthndevicetypes",
-}
+// kinds are the resources of the stagehand kinds, from the one list of them.
+var kinds = func() []string {
+	var out []string
+	for _, k := range flowsv1alpha1.Kinds {
+		out = append(out, k.Resource)
+	}
+	return out
+}()
 
 // deployment is config/default rendered as `make deploy` and
 // `kubectl kustomize config/default` render it.

@@ -20,7 +20,7 @@ import (
 // questions.
 //
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
-// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;sources;webauthndevicetypes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes,verbs=get;list;watch
 
 // maxAccessEntries bounds the access cache: a flood of distinct questions
 // (users times namespaces) evicts the least recently used answers instead

@@ -343,7 +343,7 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 		NotConfiguredAction:           sp.NotConfiguredAction,
 		DeviceClasses:                 classes,
 		ConfigurationStages:           make([]string, 0, len(sp.ConfigurationStageRefs)),
-		LastAuthThreshold:             orDefault(sp.LastAuthThreshold, flowsv1alpha1.DefaultLastAuthThreshold),
+		LastAuthThreshold:             orDefault(string(sp.LastAuthThreshold), flowsv1alpha1.DefaultLastAuthThreshold),
 		WebAuthnUserVerification:      sp.WebAuthnUserVerification,
 		WebAuthnAllowedDeviceTypes:    make([]string, 0, len(sp.WebAuthnAllowedDeviceTypeRefs)),
 		WebAuthnAllowedDeviceTypesObj: make([]WebAuthnDeviceType, 0, len(sp.WebAuthnAllowedDeviceTypeRefs)),
@@ -355,6 +355,9 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 		out.WebAuthnUserVerification = defaultUserVerification
 	}
 	for _, r := range sp.ConfigurationStageRefs {
+		if r.IsExternal() {
+			continue // a stage only authentik knows: it has no uid here
+		}
 		obj, err := flowsv1alpha1.New(string(r.Kind))
 		if err != nil {
 			continue // admission allows only the stage kinds

@@ -23,8 +23,13 @@ type Reference struct {
 	// Field is the path of the referring field, as a person reads it:
 	// "spec.passwordStageRef", "spec.sourceRefs[1]".
 	Field string
-	// Kind of the referenced object: a stagehand kind, or Secret.
+	// Kind of the referenced object: a stagehand kind, or Secret. Empty for
+	// an external reference.
 	Kind string
+	// Model is set, instead of Kind, for an external reference: one to a
+	// stage that lives only in authentik (a StageReference by model), which
+	// stagehand cannot look up.
+	Model string
 	// Namespace of the referenced object; empty for cluster-scoped kinds.
 	Namespace string
 	// Name of the referenced object.
@@ -34,9 +39,24 @@ type Reference struct {
 // Key is the reference's value in the Index field index.
 func (r Reference) Key() string { return Key(r.Kind, r.Namespace, r.Name) }
 
+// External reports whether the reference is to a stage that lives only in
+// authentik.
+func (r Reference) External() bool { return r.Model != "" }
+
 // String names the referenced object for a status message:
-// `PasswordStage "default-password"`.
-func (r Reference) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Name) }
+// `PasswordStage "default-password"`, or for an external reference
+// `authentik stage authentik_stages_user_write.userwritestage "write"`.
+func (r Reference) String() string {
+	if r.External() {
+		return fmt.Sprintf("authentik stage %s %q", r.Model, r.Name)
+	}
+	return fmt.Sprintf("%s %q", r.Kind, r.Name)
+}
+
+// stage is the Reference a StageReference makes.
+func stage(field, namespace string, r flowsv1alpha1.StageReference) Reference {
+	return Reference{Field: field, Kind: string(r.Kind), Model: r.Model, Namespace: namespace, Name: r.Name}
+}
 
 // Key is the value under which an object of the given kind, namespace and
 // name is indexed by Index: "<kind>/<namespace>/<name>" (the namespace is
@@ -64,7 +84,7 @@ func Of(obj client.Object) []Reference {
 	case *flowsv1alpha1.FlowStageBinding:
 		out = append(out,
 			Reference{Field: "spec.targetRef", Kind: flowsv1alpha1.KindFlow, Namespace: ns, Name: o.Spec.TargetRef.Name},
-			Reference{Field: "spec.stageRef", Kind: string(o.Spec.StageRef.Kind), Namespace: ns, Name: o.Spec.StageRef.Name},
+			stage("spec.stageRef", ns, o.Spec.StageRef),
 		)
 	case *flowsv1alpha1.IdentificationStage:
 		s := &o.Spec
@@ -81,7 +101,7 @@ func Of(obj client.Object) []Reference {
 		local("spec.configureFlowRef", flowsv1alpha1.KindFlow, o.Spec.ConfigureFlowRef)
 	case *flowsv1alpha1.AuthenticatorValidateStage:
 		for i, r := range o.Spec.ConfigurationStageRefs {
-			out = append(out, Reference{Field: fmt.Sprintf("spec.configurationStageRefs[%d]", i), Kind: string(r.Kind), Namespace: ns, Name: r.Name})
+			out = append(out, stage(fmt.Sprintf("spec.configurationStageRefs[%d]", i), ns, r))
 		}
 		for i, r := range o.Spec.WebAuthnAllowedDeviceTypeRefs {
 			out = append(out, Reference{Field: fmt.Sprintf("spec.webauthnAllowedDeviceTypeRefs[%d]", i), Kind: flowsv1alpha1.KindWebAuthnDeviceType, Name: r.Name})
@@ -150,6 +170,9 @@ func referenceKeys(obj client.Object) []string {
 	keys := make([]string, 0, len(rs))
 	seen := make(map[string]bool, len(rs))
 	for _, r := range rs {
+		if r.External() {
+			continue // nothing in the cluster to find it by
+		}
 		k := r.Key()
 		if !seen[k] {
 			seen[k] = true

@@ -32,6 +32,17 @@ func TestOf(t *testing.T) {
 			},
 		},
 		{
+			name: "binding to a stage that lives only in authentik: by model",
+			obj: &flowsv1alpha1.FlowStageBinding{ObjectMeta: meta, Spec: flowsv1alpha1.FlowStageBindingSpec{
+				TargetRef: flowsv1alpha1.LocalObjectReference{Name: "login"},
+				StageRef:  flowsv1alpha1.StageReference{Model: "authentik_stages_user_write.userwritestage", Name: "Write user"},
+			}},
+			want: []Reference{
+				{Field: "spec.targetRef", Kind: flowsv1alpha1.KindFlow, Namespace: "ns", Name: "login"},
+				{Field: "spec.stageRef", Model: "authentik_stages_user_write.userwritestage", Namespace: "ns", Name: "Write user"},
+			},
+		},
+		{
 			name: "identification stage: every reference field, in field order",
 			obj: &flowsv1alpha1.IdentificationStage{ObjectMeta: meta, Spec: flowsv1alpha1.IdentificationStageSpec{
 				PasswordStageRef:    ref("pw"),
@@ -107,6 +118,13 @@ func TestReferenceKeys(t *testing.T) {
 	want := []string{"Flow/ns/f", "Source/ns/github"}
 	if diff := cmp.Diff(want, referenceKeys(s)); diff != "" {
 		t.Errorf("referenceKeys (-want +got):\n%s", diff)
+	}
+	ext := &flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b"}, Spec: flowsv1alpha1.FlowStageBindingSpec{
+		TargetRef: flowsv1alpha1.LocalObjectReference{Name: "f"},
+		StageRef:  flowsv1alpha1.StageReference{Model: "authentik_stages_prompt.promptstage", Name: "prompt"},
+	}}
+	if diff := cmp.Diff([]string{"Flow/ns/f"}, referenceKeys(ext)); diff != "" {
+		t.Errorf("an external stage is not indexed (-want +got):\n%s", diff)
 	}
 	flow := &flowsv1alpha1.Flow{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "f"}}
 	if got := KeyOf(flowsv1alpha1.KindFlow, flow); got != want[0] {
