@@ -121,7 +121,7 @@ chart: ## Generate the Helm chart dist/chart from config/ (never edit it by hand
 	$(GO) run ./hack/chart --version=$(VERSION) --chart=dist/chart
 
 .PHONY: release
-release: ## Write dist/install.yaml (config/default in one file, image pinned to v$(VERSION)) and the Helm chart dist/chart.
+release: ## Write dist/install.yaml (config/default in one file, the image pinned to v<VERSION>) and the Helm chart dist/chart.
 	$(GO) run ./hack/chart --version=$(VERSION) --chart=dist/chart --install=dist/install.yaml
 
 .PHONY: docker-build
