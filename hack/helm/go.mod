@@ -1,7 +1,7 @@
 // Module helm tests stagehand's Helm chart (dist/chart) and install manifest
 // (dist/install.yaml) with Helm's own Go library, apart from the operator's
-// dependency graph: helm.sh/helm and what it pulls in (kubectl, cli-runtime,
-// oras, ...) never reach the manager's go.mod.
+// dependency graph: helm.sh/helm and what it pulls in never reach the
+// manager's go.mod.
 module github.com/stagehand-dev/stagehand/hack/helm
 
 go 1.26.0
