@@ -11,6 +11,9 @@ SHELL := /usr/bin/env bash -o pipefail
 
 # Image built by docker-build and deployed by deploy.
 IMG ?= ghcr.io/stagehand-dev/stagehand:dev
+# The release `make release` writes dist/ for: the Helm chart's version, and
+# (as v$(VERSION)) its appVersion and the image tag dist/install.yaml pins.
+VERSION ?= 0.1.0
 
 LOCALBIN := $(CURDIR)/bin
 # The control plane (kube-apiserver, etcd) envtest and `make dev` run. The
@@ -21,6 +24,11 @@ CONTROLPLANE := $(KUBEBUILDER_ASSETS)/kube-apiserver $(KUBEBUILDER_ASSETS)/etcd
 GO ?= go
 TOOLS := $(GO) tool -modfile=$(CURDIR)/hack/tools/go.mod
 CONTROLLER_GEN := $(TOOLS) controller-gen
+
+# Go modules of their own, apart from the manager's dependency graph, whose
+# tests `make test` runs too: hack/helm tests the Helm chart with Helm's Go
+# library.
+TEST_MODULES := hack/helm
 
 # Flags for `go test` (for example TESTFLAGS=-run=TestAdmission). -count=1
 # because go test's result cache cannot see everything a test depends on:
@@ -56,14 +64,16 @@ vet: ## Run go vet.
 	$(GO) vet ./...
 
 .PHONY: verify
-verify: manifests generate ## Regenerate everything and fail if the tree changed (generated code is never edited by hand).
+verify: manifests generate release ## Regenerate everything and fail if the tree changed (generated code is never edited by hand).
 	@$(GO) mod tidy -diff
 	@cd hack/tools && $(GO) mod tidy -diff
 	@cd hack/controlplane && $(GO) mod tidy -diff
+	@for m in $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make manifests generate' and commit the result"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config)" || { echo "untracked generated files:"; git status --porcelain -- api config; exit 1; }
+	@git diff --exit-code -- api config dist || { echo "generated files are stale: run 'make manifests generate release' and commit the result"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config dist)" || { echo "untracked or stale generated files:"; git status --porcelain -- api config dist; exit 1; }
 	$(GO) vet ./...
+	@for m in $(TEST_MODULES); do echo "cd $$m && $(GO) vet ./..."; (cd $$m && $(GO) vet ./...) || exit 1; done
 
 .PHONY: test
 test: test-unit test-e2e ## Run every test: the unit and envtest tests, then the end-to-end ones.
@@ -71,6 +81,7 @@ test: test-unit test-e2e ## Run every test: the unit and envtest tests, then the
 .PHONY: test-unit
 test-unit: envtest ## Run the unit tests and the tests on a real kube-apiserver and etcd (built once into bin/k8s).
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... $(TESTFLAGS)
+	@for m in $(TEST_MODULES); do echo "cd $$m && go test ./..."; (cd $$m && KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... $(TESTFLAGS)) || exit 1; done
 
 .PHONY: test-e2e
 test-e2e: envtest ## Run the end-to-end tests: `make dev`'s program, run as a person runs it.
@@ -114,6 +125,14 @@ dev: envtest build ## Run stagehand end to end on a local control plane, with th
 	@CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/stagehand-dev ./hack/dev
 	@$(LOCALBIN)/stagehand-dev --manager=$(LOCALBIN)/manager --assets=$(KUBEBUILDER_ASSETS) --dir=$(LOCALBIN)/dev \
 		--api-bind-address=$(DEV_API_ADDR) --api-auth=$(DEV_API_AUTH) --started=$(DEV_STARTED)
+
+.PHONY: chart
+chart: ## Generate the Helm chart dist/chart from config/ (never edit it by hand).
+	$(GO) run ./hack/chart --version=$(VERSION) --chart=dist/chart
+
+.PHONY: release
+release: ## Write dist/install.yaml (config/default in one file, the image pinned to v<VERSION>) and the Helm chart dist/chart.
+	$(GO) run ./hack/chart --version=$(VERSION) --chart=dist/chart --install=dist/install.yaml
 
 .PHONY: docker-build
 docker-build: ## Build the manager's container image IMG (needs a Docker engine).

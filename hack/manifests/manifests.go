@@ -26,30 +26,50 @@ const Image = "ghcr.io/stagehand-dev/stagehand:dev"
 // exactly as `kubectl kustomize dir` prints them. When image is not empty it
 // replaces the manager's image (see Image), the way an overlay's `images:`
 // entry does: "registry.example/stagehand:v1", "...@sha256:..." or a bare
-// name.
-func Render(dir, image string) ([]byte, error) {
+// name. Components (kustomize Component directories, such as
+// config/components/api-tls) are added the way an overlay's `components:`
+// adds them.
+func Render(dir, image string, components ...string) ([]byte, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	target := abs
-	if image != "" {
+	if image != "" || len(components) > 0 {
 		// An overlay in a scratch directory that takes dir as its base and
-		// sets the image: kustomize's own images transformer does the work.
+		// sets the image and the components: kustomize's own transformers do
+		// the work.
 		overlay, err := os.MkdirTemp("", "stagehand-render-")
 		if err != nil {
 			return nil, err
 		}
 		defer func() { _ = os.RemoveAll(overlay) }()
-		// kustomize takes a base only by a relative path.
-		base, err := filepath.Rel(overlay, abs)
+		// kustomize takes a base or a component only by a relative path.
+		rel := func(p string) (string, error) {
+			a, err := filepath.Abs(p)
+			if err != nil {
+				return "", err
+			}
+			r, err := filepath.Rel(overlay, a)
+			return filepath.ToSlash(r), err
+		}
+		base, err := rel(abs)
 		if err != nil {
 			return nil, err
 		}
 		k := types.Kustomization{
 			TypeMeta:  types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind},
-			Resources: []string{filepath.ToSlash(base)},
-			Images:    []types.Image{imageOverride(image)},
+			Resources: []string{base},
+		}
+		for _, c := range components {
+			r, err := rel(c)
+			if err != nil {
+				return nil, err
+			}
+			k.Components = append(k.Components, r)
+		}
+		if image != "" {
+			k.Images = []types.Image{imageOverride(image)}
 		}
 		b, err := yaml.Marshal(k)
 		if err != nil {
@@ -66,6 +86,9 @@ func Render(dir, image string) ([]byte, error) {
 	opts.Reorder = krusty.ReorderOptionLegacy
 	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), target)
 	if err != nil {
+		if len(components) > 0 {
+			return nil, fmt.Errorf("rendering %s with %s: %w", dir, strings.Join(components, ", "), err)
+		}
 		return nil, fmt.Errorf("rendering %s: %w", dir, err)
 	}
 	return m.AsYaml()
@@ -73,8 +96,8 @@ func Render(dir, image string) ([]byte, error) {
 
 // Objects renders dir like Render and returns its objects, in the order
 // kustomize emits them (namespaces and CRDs first).
-func Objects(dir, image string) ([]*unstructured.Unstructured, error) {
-	b, err := Render(dir, image)
+func Objects(dir, image string, components ...string) ([]*unstructured.Unstructured, error) {
+	b, err := Render(dir, image, components...)
 	if err != nil {
 		return nil, err
 	}
