@@ -11,7 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/stagehand-dev/stagehand/hack/manifests"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // What comes from config/ is literal text to Helm, even where it looks like
@@ -70,7 +70,7 @@ func mustJSON(t *testing.T, v any) string {
 // config/ as it is: a change to config/ (or to hack/chart) needs `make
 // release`, and the chart's tests (hack/helm) test the chart config/ makes.
 func TestDistIsUpToDate(t *testing.T) {
-	root := manifests.Root()
+	root := testenv.Root()
 	chartDir := filepath.Join(root, "dist", "chart")
 	b, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
 	if err != nil {
@@ -124,11 +124,11 @@ func TestDistIsUpToDate(t *testing.T) {
 
 // Generating twice gives the same files.
 func TestDeterministic(t *testing.T) {
-	a, err := Chart(manifests.Root(), "1.2.3")
+	a, err := Chart(testenv.Root(), "1.2.3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Chart(manifests.Root(), "1.2.3")
+	b, err := Chart(testenv.Root(), "1.2.3")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-
-	"github.com/stagehand-dev/stagehand/hack/manifests"
 )
 
 func main() {
@@ -53,7 +51,8 @@ func run(version, chartDir, install string) error {
 	if chartDir == "" && install == "" {
 		return errors.New("nothing to write: give --chart, --install or both")
 	}
-	root := manifests.Root()
+	// The repository's top directory: make runs the generator there.
+	root := "."
 	if chartDir != "" {
 		files, err := Chart(root, version)
 		if err != nil {

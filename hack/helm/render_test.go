@@ -20,11 +20,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/stagehand-dev/stagehand/hack/manifests"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 var (
-	chartDir    = filepath.Join(manifests.Root(), "dist", "chart")
-	installYAML = filepath.Join(manifests.Root(), "dist", "install.yaml")
+	chartDir    = filepath.Join(testenv.Root(), "dist", "chart")
+	installYAML = filepath.Join(testenv.Root(), "dist", "install.yaml")
 )
 
 // The labels the chart adds to config/default's, on every object, and the
@@ -157,9 +158,9 @@ func configDefault(t *testing.T, components ...string) []*unstructured.Unstructu
 	t.Helper()
 	var abs []string
 	for _, c := range components {
-		abs = append(abs, filepath.Join(manifests.Root(), c))
+		abs = append(abs, filepath.Join(testenv.Root(), c))
 	}
-	objs, err := manifests.Objects(filepath.Join(manifests.Root(), "config", "default"), chartImage(t), abs...)
+	objs, err := manifests.Objects(filepath.Join(testenv.Root(), "config", "default"), chartImage(t), abs...)
 	if err != nil {
 		t.Fatalf("config/default does not render: %v", err)
 	}
