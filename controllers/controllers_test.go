@@ -40,7 +40,7 @@ func TestStageBeforeItsReferences(t *testing.T) {
 	// The whole message, not parts of it: the status from before the
 	// PasswordStage existed also contains the other two.
 	expectReadyMessage(t, id, metav1.ConditionFalse, notFound,
-		`Flow "recovery" (spec.recoveryFlowRef) not found; Source "github" (spec.sourceRefs[0]) not found`)
+		`Flow "recovery" (spec.recoveryFlowRef) not found in namespace `+ns+`; Source "github" (spec.sourceRefs[0]) not found in namespace `+ns)
 
 	create(t, newFlow(ns, "recovery", flowsv1alpha1.FlowDesignationRecovery), newSource(ns, "github"))
 	expectReady(t, id, metav1.ConditionTrue, resolves, "All 3 references resolve")
@@ -68,7 +68,7 @@ func TestBindingReadyWhenFlowAndStageExist(t *testing.T) {
 
 	stage := newPasswordStage(ns, "password")
 	create(t, stage)
-	expectReadyMessage(t, b, metav1.ConditionFalse, notFound, `Flow "login" (spec.targetRef) not found`)
+	expectReadyMessage(t, b, metav1.ConditionFalse, notFound, `Flow "login" (spec.targetRef) not found in namespace `+ns)
 
 	flow := newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication)
 	create(t, flow)
@@ -145,17 +145,28 @@ func TestFlowPlanFollowsBindings(t *testing.T) {
 		planStage(5, flowsv1alpha1.StageKindPassword, "password", "b-password", true),
 		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", true))
 
-	// A colliding binding (same stage, same order) is reported, not merged.
-	create(t, newBinding(ns, "b-ident-again", "login", flowsv1alpha1.StageKindIdentification, "ident", 10))
+	// A colliding binding (same stage, same order) is reported, not merged:
+	// on the flow, and by each binding of the pair itself, so that a health
+	// check on either one fails.
+	again := newBinding(ns, "b-ident-again", "login", flowsv1alpha1.StageKindIdentification, "ident", 10)
+	create(t, again)
 	expectPlan(t, flow,
 		planStage(5, flowsv1alpha1.StageKindPassword, "password", "b-password", true),
-		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", true),
-		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident-again", true))
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident", false),
+		planStage(10, flowsv1alpha1.StageKindIdentification, "ident", "b-ident-again", false))
 	expectReady(t, flow, metav1.ConditionFalse, flowsv1alpha1.ReasonBindingConflict,
 		`FlowStageBindings "b-ident", "b-ident-again" all bind IdentificationStage "ident" at order 10`)
+	first := &flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b-ident"}}
+	expectReadyMessage(t, first, metav1.ConditionFalse, flowsv1alpha1.ReasonBindingConflict,
+		`FlowStageBinding "b-ident-again" also binds IdentificationStage "ident" to Flow "login" at order 10: authentik allows one binding of a stage to a flow at an order`)
+	expectReady(t, again, metav1.ConditionFalse, flowsv1alpha1.ReasonBindingConflict, `FlowStageBinding "b-ident" also binds`)
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(condition(g, again, flowsv1alpha1.ConditionStalled)).NotTo(BeNil(), "a conflict is Stalled for kstatus")
+	}).Should(Succeed())
 
-	remove(t, &flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b-ident-again"}})
+	remove(t, again)
 	expectReady(t, flow, metav1.ConditionTrue, resolves, "All 2 stages are Ready")
+	expectReady(t, first, metav1.ConditionTrue, resolves)
 
 	// A stage deleted: the flow loses Ready, its binding stays.
 	remove(t, &flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "password"}})
@@ -407,4 +418,17 @@ func TestExternalStages(t *testing.T) {
 	mfa.Spec.ConfigurationStageRefs = []flowsv1alpha1.StageReference{{Model: "authentik_stages_authenticator_totp.authenticatortotpstage", Name: "default-authenticator-totp-setup"}}
 	create(t, mfa)
 	expectReady(t, mfa, metav1.ConditionTrue, resolves, "1 of them external")
+}
+
+// A stage that is not found is looked for in the referring object's
+// namespace, and the message says so; a stageRef whose name is taken by
+// another stage kind says which, since the kind is then most likely wrong.
+func TestNotFoundSaysWhereAndWhatElse(t *testing.T) {
+	ns := namespace(t)
+	b := newBinding(ns, "bind", "login", flowsv1alpha1.StageKindPassword, "ident", 10)
+	create(t, newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication), newIdentificationStage(ns, "ident"), b)
+	expectReadyMessage(t, b, metav1.ConditionFalse, notFound,
+		`PasswordStage "ident" (spec.stageRef) not found in namespace `+ns+`, but an IdentificationStage "ident" exists there`)
+	update(t, b, func(b *flowsv1alpha1.FlowStageBinding) { b.Spec.StageRef.Kind = flowsv1alpha1.StageKindIdentification })
+	expectReady(t, b, metav1.ConditionTrue, resolves)
 }

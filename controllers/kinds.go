@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"sort"
 
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,7 +19,15 @@ import (
 // entry (Source, say) references nothing and checks nothing.
 var behaviours = map[string]behaviour{
 	flowsv1alpha1.KindFlowStageBinding: {
-		Watches: append([]dependency{{Kind: flowsv1alpha1.KindFlow, When: onExistence}}, stageDependencies()...),
+		Watches:  append([]dependency{{Kind: flowsv1alpha1.KindFlow, When: onExistence}}, stageDependencies()...),
+		Conflict: bindingConflict,
+		// A binding is re-evaluated when another binding of its flow comes,
+		// goes or moves: it may collide with it, or stop colliding.
+		Extra: func(b *builder.Builder, c client.Reader) *builder.Builder {
+			return b.Watches(&flowsv1alpha1.FlowStageBinding{},
+				peers(c, refs.Index, bindingFlowKey, func() client.ObjectList { return &flowsv1alpha1.FlowStageBindingList{} }),
+				builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+		},
 	},
 	string(flowsv1alpha1.StageKindIdentification): {
 		Watches: []dependency{
@@ -79,4 +89,38 @@ func stageDependencies() []dependency {
 		out = append(out, dependency{Kind: string(k), When: onExistence})
 	}
 	return out
+}
+
+// bindingFlowKey is the refs.Index key of a binding's flow.
+func bindingFlowKey(o client.Object) string {
+	b := o.(*flowsv1alpha1.FlowStageBinding)
+	return refs.Key(flowsv1alpha1.KindFlow, b.Namespace, b.Spec.TargetRef.Name)
+}
+
+// bindingConflict names the other bindings that bind the same stage to the
+// same flow at the same order: authentik allows one such binding (its
+// FlowStageBinding is unique on target, stage and order), so every binding
+// of a colliding set says so, and none is Ready until one is left.
+func bindingConflict(ctx context.Context, c client.Reader, obj flowsv1alpha1.Object) (string, error) {
+	b := obj.(*flowsv1alpha1.FlowStageBinding)
+	var same flowsv1alpha1.FlowStageBindingList
+	if err := c.List(ctx, &same, client.MatchingFields{refs.Index: bindingFlowKey(b)}); err != nil {
+		return "", fmt.Errorf("listing the bindings of Flow %q: %w", b.Spec.TargetRef.Name, err)
+	}
+	var others []string
+	for _, o := range same.Items {
+		if o.Name != b.Name && o.Spec.TargetRef == b.Spec.TargetRef && o.Spec.StageRef == b.Spec.StageRef && o.Spec.Order == b.Spec.Order {
+			others = append(others, o.Name)
+		}
+	}
+	if len(others) == 0 {
+		return "", nil
+	}
+	sort.Strings(others)
+	subject := fmt.Sprintf("%s %q also binds", flowsv1alpha1.KindFlowStageBinding, others[0])
+	if len(others) > 1 {
+		subject = fmt.Sprintf("%ss %s also bind", flowsv1alpha1.KindFlowStageBinding, quotedNames(others))
+	}
+	return fmt.Sprintf("%s %s to Flow %q at order %d: authentik allows one binding of a stage to a flow at an order",
+		subject, stageName(b.Spec.StageRef), b.Spec.TargetRef.Name, b.Spec.Order), nil
 }

@@ -33,6 +33,11 @@ type behaviour struct {
 	// references Invalid, and returns the object's warnings. It may read the
 	// cache.
 	Inspect func(ctx context.Context, c client.Reader, obj flowsv1alpha1.Object, rs []resolved) ([]warning, error)
+	// Conflict, when set, looks for what makes the object unusable however
+	// its references resolve (a binding that collides with another), and
+	// says so: the object is then not Ready, BindingConflict. It may read
+	// the cache.
+	Conflict func(ctx context.Context, c client.Reader, obj flowsv1alpha1.Object) (string, error)
 	// Extra, when set, adds watches that are not references, such as a
 	// device type's on the others with the same aaguid.
 	Extra func(b *builder.Builder, c client.Reader) *builder.Builder
@@ -78,8 +83,16 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
+	ready := readyFromReferences(rs)
+	if r.behaviour.Conflict != nil {
+		conflict, err := r.behaviour.Conflict(ctx, r.client, obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		ready = withConflict(ready, conflict)
+	}
 	before := obj.DeepCopyObject().(flowsv1alpha1.Object)
-	fresh := setConditions(obj, readyFromReferences(rs), warnings, metav1.Now())
+	fresh := setConditions(obj, ready, warnings, metav1.Now())
 	return ctrl.Result{}, r.status.write(ctx, obj, before, fresh)
 }
 
@@ -136,7 +149,11 @@ func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) 
 		err := reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, target)
 		switch {
 		case apierrors.IsNotFound(err):
-			out = append(out, resolved{Reference: ref})
+			hint, err := otherStageKind(ctx, cache, ref)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, resolved{Reference: ref, OtherKind: hint})
 		case err != nil:
 			return nil, fmt.Errorf("looking up %s (%s): %w", ref, ref.Field, err)
 		default:
@@ -144,6 +161,33 @@ func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) 
 		}
 	}
 	return out, nil
+}
+
+// otherStageKind returns, for a reference to a stage that does not exist,
+// another stage kind that has an object of that name in the namespace (a
+// stageRef with the wrong kind is an easy mistake), or "".
+func otherStageKind(ctx context.Context, cache client.Reader, ref refs.Reference) (string, error) {
+	info, ok := flowsv1alpha1.LookupKind(ref.Kind)
+	if !ok || !info.Stage {
+		return "", nil
+	}
+	for _, k := range flowsv1alpha1.StageKinds() {
+		if string(k) == ref.Kind {
+			continue
+		}
+		other, err := flowsv1alpha1.New(string(k))
+		if err != nil {
+			return "", err
+		}
+		err = cache.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, other)
+		switch {
+		case err == nil:
+			return string(k), nil
+		case !apierrors.IsNotFound(err):
+			return "", fmt.Errorf("looking up %s %q: %w", k, ref.Name, err)
+		}
+	}
+	return "", nil
 }
 
 // statusWriter writes what a reconcile computed.

@@ -35,6 +35,11 @@ type resolved struct {
 	// sentence that starts with the reference (`has no key "secret"`). Empty
 	// when the object can be used.
 	Invalid string
+
+	// OtherKind, for a stage that does not exist, is another stage kind
+	// with an object of the name in the namespace: the reference's kind is
+	// probably wrong.
+	OtherKind string
 }
 
 // warning is a problem authentik would accept but a person would want to know
@@ -62,7 +67,7 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 		case r.External():
 			external = append(external, fmt.Sprintf("%s (%s)", r.Reference, r.Field))
 		case r.Obj == nil:
-			problems = append(problems, fmt.Sprintf("%s (%s) not found", r.Reference, r.Field))
+			problems = append(problems, notFoundMessage(r))
 			reason = flowsv1alpha1.ReasonReferenceNotFound
 		case r.Invalid != "":
 			problems = append(problems, fmt.Sprintf("%s (%s) %s", r.Reference, r.Field, r.Invalid))
@@ -95,6 +100,48 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 		Status:  metav1.ConditionTrue,
 		Reason:  flowsv1alpha1.ReasonResolved,
 		Message: msg,
+	}
+}
+
+// notFoundMessage says that a reference's object does not exist, where it was
+// looked for, and which other stage kind has an object of that name:
+// `PasswordStage "x" (spec.stageRef) not found in namespace team-a, but an
+// IdentificationStage "x" exists there`.
+func notFoundMessage(r resolved) string {
+	msg := fmt.Sprintf("%s (%s) not found", r.Reference, r.Field)
+	if r.Namespace != "" {
+		msg += " in namespace " + r.Namespace
+	}
+	if r.OtherKind != "" {
+		msg += fmt.Sprintf(", but %s %s %q exists there", article(r.OtherKind), r.OtherKind, r.Name)
+	}
+	return msg
+}
+
+// article is "an" before a vowel, "a" otherwise.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOUaeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// withConflict makes ready a BindingConflict when conflict is not empty:
+// the object is unusable whatever its references, and only a person can
+// fix it (kstatus: Stalled). Problems with references are named after it.
+func withConflict(ready metav1.Condition, conflict string) metav1.Condition {
+	if conflict == "" {
+		return ready
+	}
+	msgs := []string{conflict}
+	if ready.Status != metav1.ConditionTrue {
+		msgs = append(msgs, ready.Message)
+	}
+	return metav1.Condition{
+		Type:    flowsv1alpha1.ConditionReady,
+		Status:  metav1.ConditionFalse,
+		Reason:  flowsv1alpha1.ReasonBindingConflict,
+		Message: joinLimited(msgs, maxMessage),
 	}
 }
 

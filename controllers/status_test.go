@@ -46,12 +46,17 @@ func TestReadyFromReferences(t *testing.T) {
 		{
 			"one missing", []resolved{found(password), missing(recovery)},
 			metav1.ConditionFalse, flowsv1alpha1.ReasonReferenceNotFound,
-			`Flow "y" (spec.recoveryFlowRef) not found`,
+			`Flow "y" (spec.recoveryFlowRef) not found in namespace ns`,
 		},
 		{
 			"every missing one named, in field order", []resolved{missing(password), missing(recovery)},
 			metav1.ConditionFalse, flowsv1alpha1.ReasonReferenceNotFound,
-			`PasswordStage "x" (spec.passwordStageRef) not found; Flow "y" (spec.recoveryFlowRef) not found`,
+			`PasswordStage "x" (spec.passwordStageRef) not found in namespace ns; Flow "y" (spec.recoveryFlowRef) not found in namespace ns`,
+		},
+		{
+			"a stage of another kind by that name is pointed out", []resolved{{Reference: password, OtherKind: "IdentificationStage"}},
+			metav1.ConditionFalse, flowsv1alpha1.ReasonReferenceNotFound,
+			`PasswordStage "x" (spec.passwordStageRef) not found in namespace ns, but an IdentificationStage "x" exists there`,
 		},
 		{
 			"invalid", []resolved{invalid(secret, `has no key "private"`)},
@@ -67,7 +72,7 @@ func TestReadyFromReferences(t *testing.T) {
 		{
 			"missing outranks invalid, both named", []resolved{invalid(secret, `has no key "private"`), missing(recovery)},
 			metav1.ConditionFalse, flowsv1alpha1.ReasonReferenceNotFound,
-			`Secret "keys" (spec.privateKeySecretRef) has no key "private"; Flow "y" (spec.recoveryFlowRef) not found`,
+			`Secret "keys" (spec.privateKeySecretRef) has no key "private"; Flow "y" (spec.recoveryFlowRef) not found in namespace ns`,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,7 +174,7 @@ func TestSetConditions(t *testing.T) {
 		c := meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionReady)
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(c.Reason).To(Equal(flowsv1alpha1.ReasonReferenceNotFound))
-		g.Expect(c.Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found`))
+		g.Expect(c.Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found in namespace ns`))
 		g.Expect(c.LastTransitionTime).To(Equal(t1))
 	})
 
@@ -187,7 +192,7 @@ func TestSetConditions(t *testing.T) {
 		st := &flowsv1alpha1.PasswordStage{}
 		setConditions(generation(st, 1), notFound, nil, t0)
 		g.Expect(types(st)).To(ConsistOf("Ready=False/ReferenceNotFound", "Reconciling=True/ReferenceNotFound"))
-		g.Expect(meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionReconciling).Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found`))
+		g.Expect(meta.FindStatusCondition(st.Status.Conditions, flowsv1alpha1.ConditionReconciling).Message).To(Equal(`Flow "f" (spec.configureFlowRef) not found in namespace ns`))
 		setConditions(generation(st, 1), invalid, nil, t1)
 		g.Expect(types(st)).To(ConsistOf("Ready=False/ReferenceInvalid", "Stalled=True/ReferenceInvalid"))
 		setConditions(generation(st, 1), conflict, nil, t1)

@@ -75,6 +75,19 @@ func TestKindsTableMatchesTheSchemeAndTheCRDs(t *testing.T) {
 		if k.Model == "" {
 			t.Errorf("%s: no authentik model", k.Kind)
 		}
+		// kubectl get shows every kind's readiness and why.
+		columns := map[string]string{}
+		for _, c := range crd.Spec.Versions[0].AdditionalPrinterColumns {
+			columns[c.Name] = c.JSONPath
+		}
+		for name, path := range map[string]string{
+			"Ready":  `.status.conditions[?(@.type=="Ready")].status`,
+			"Reason": `.status.conditions[?(@.type=="Ready")].reason`,
+		} {
+			if columns[name] != path {
+				t.Errorf("%s: printer column %s is %q, want %q", k.Kind, name, columns[name], path)
+			}
+		}
 		obj, err := flowsv1alpha1.New(k.Kind)
 		if err != nil {
 			t.Errorf("New(%s): %v", k.Kind, err)

@@ -39,6 +39,7 @@ type WebAuthnDeviceTypeSpec struct {
 // +kubebuilder:printcolumn:name="AAGUID",type=string,JSONPath=`.spec.aaguid`
 // +kubebuilder:printcolumn:name="Description",type=string,JSONPath=`.spec.description`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type WebAuthnDeviceType struct {
 	metav1.TypeMeta   `json:",inline"`
