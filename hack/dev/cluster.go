@@ -122,7 +122,7 @@ func (d *dev) applyRBAC(ctx context.Context) error {
 			rbac = append(rbac, o)
 		}
 	}
-	return d.apply(ctx, rbac)
+	return d.apply(ctx, rbac, false)
 }
 
 // applySamples applies the objects of the samples kustomization, in the
@@ -138,15 +138,42 @@ func (d *dev) applySamples(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := d.apply(ctx, objs); err != nil {
+	if err := d.apply(ctx, objs, true); err != nil {
 		return 0, err
 	}
 	d.sampleObjects = objs
 	return len(objs), nil
 }
 
-// apply server-side-applies objs in order, creating the namespaces they name.
-func (d *dev) apply(ctx context.Context, objs []*unstructured.Unstructured) error {
+// lastApplied is the annotation in which `kubectl apply` (client-side, its
+// default) keeps the configuration it last applied.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// setLastApplied records o as kubectl apply would: the samples are then as
+// if a user had applied them with `kubectl apply -k config/samples`, and a
+// user's re-apply is a clean three-way merge, not a warning that the
+// annotation is missing.
+func setLastApplied(o *unstructured.Unstructured) error {
+	c := o.DeepCopy()
+	annotations := c.GetAnnotations()
+	delete(annotations, lastApplied)
+	c.SetAnnotations(annotations)
+	b, err := c.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+	}
+	annotations = o.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[lastApplied] = string(b) + "\n"
+	o.SetAnnotations(annotations)
+	return nil
+}
+
+// apply server-side-applies objs in order, creating the namespaces they
+// name; asKubectl records each as `kubectl apply` would (setLastApplied).
+func (d *dev) apply(ctx context.Context, objs []*unstructured.Unstructured, asKubectl bool) error {
 	for _, o := range objs {
 		namespaced, err := d.client.IsObjectNamespaced(o)
 		if err != nil {
@@ -157,6 +184,11 @@ func (d *dev) apply(ctx context.Context, objs []*unstructured.Unstructured) erro
 		}
 		if namespaced {
 			if err := d.ensureNamespace(ctx, o.GetNamespace()); err != nil {
+				return err
+			}
+		}
+		if asKubectl {
+			if err := setLastApplied(o); err != nil {
 				return err
 			}
 		}

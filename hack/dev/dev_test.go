@@ -3,6 +3,11 @@
 package main
 
 import (
+	"slices"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"bufio"
 	"encoding/json"
 	"io"
@@ -17,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
@@ -144,19 +151,47 @@ func TestDev(t *testing.T) {
 		t.Errorf("the token is not in %s: %v", filepath.Join(dir, "token"), err)
 	}
 
-	// A second one on the same address says so at once, and stops.
-	second := exec.Command(dev, args...)
-	second.Dir = testenv.Root()
-	start := time.Now()
-	b, err := second.CombinedOutput()
-	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
-		t.Errorf("a second make dev exited %d (%v), want 1", code, err)
+	// The samples are as if applied with `kubectl apply -k config/samples`,
+	// so that a user's re-apply is clean.
+	kc, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), addr+" is in use — is another `make dev` running?") {
-		t.Errorf("a second make dev printed %q", b)
+	admin, err := client.New(kc, client.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("a second make dev took %s to give up", took)
+	var sample flowsv1alpha1.IdentificationStage
+	if err := admin.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "default-authentication-identification"}, &sample); err != nil {
+		t.Fatal(err)
+	}
+	var applied map[string]any
+	if err := json.Unmarshal([]byte(sample.Annotations["kubectl.kubernetes.io/last-applied-configuration"]), &applied); err != nil || applied["kind"] != "IdentificationStage" {
+		t.Errorf("a sample lacks kubectl's last-applied configuration (%v): %v", err, sample.Annotations)
+	}
+
+	// A second one in the same checkout says so at once, and stops; so does
+	// one from another checkout (another --dir) on the same address, with
+	// advice that works.
+	for _, tc := range []struct {
+		dir, says string
+	}{
+		{dir, "one runs per checkout; stop it first"},
+		{t.TempDir(), addr + " is in use by another program (a `make dev` in another checkout, say): stop it, or serve the API elsewhere with DEV_API_ADDR"},
+	} {
+		second := exec.Command(dev, append(slices.Clone(args), "--dir="+tc.dir)...)
+		second.Dir = testenv.Root()
+		start := time.Now()
+		b, err := second.CombinedOutput()
+		if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
+			t.Errorf("a second make dev exited %d (%v), want 1", code, err)
+		}
+		if !strings.Contains(string(b), tc.says) {
+			t.Errorf("a second make dev printed %q, want %q", b, tc.says)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("a second make dev took %s to give up", took)
+		}
 	}
 
 	// Ctrl-C stops everything it started.

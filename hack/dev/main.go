@@ -63,14 +63,28 @@ func run(o options) int {
 		return 2
 	}
 
-	// First of all, before anything is started: is the API's address free?
-	// A second `make dev` stops here, at once.
+	// First of all, before anything is started: one `make dev` runs per
+	// checkout (it owns bin/dev: the kubeconfig, the token, the logs). A
+	// second one in the same checkout stops here, at once.
+	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	unlock, err := lock(o.dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer unlock()
+
+	// Then: is the API's address free? Another program (or a `make dev` in
+	// another checkout) may hold it.
 	hold, err := net.Listen("tcp", o.apiAddr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			fmt.Fprintf(os.Stderr, "%s is in use — is another `make dev` running? Stop it or set DEV_API_ADDR=... (for example DEV_API_ADDR=127.0.0.1:9001).\n", o.apiAddr)
+			fmt.Fprintf(os.Stderr, "%s is in use by another program (a `make dev` in another checkout, say): stop it, or serve the API elsewhere with DEV_API_ADDR (make dev DEV_API_ADDR=127.0.0.1:9001).\n", o.apiAddr)
 		} else {
-			fmt.Fprintf(os.Stderr, "cannot serve the API on %s: %v (set DEV_API_ADDR=host:port)\n", o.apiAddr, err)
+			fmt.Fprintf(os.Stderr, "cannot serve the API on %s: %v (make dev DEV_API_ADDR=host:port)\n", o.apiAddr, err)
 		}
 		return 1
 	}
@@ -83,16 +97,6 @@ func run(o options) int {
 			return 1
 		}
 	}
-	if err := os.MkdirAll(o.dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	unlock, err := lock(o.dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer unlock()
 	reapLeftovers(o.dir, os.Stdout)
 
 	// From here on, SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal)

@@ -31,7 +31,7 @@ func lock(dir string) (func(), error) {
 		b, _ := io.ReadAll(f)
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another `make dev` (pid %s) is running with %s; stop it first", strings.TrimSpace(string(b)), relative(dir))
+			return nil, fmt.Errorf("another `make dev` (pid %s) is running in this checkout (it owns %s): one runs per checkout; stop it first (Ctrl-C in its terminal)", strings.TrimSpace(string(b)), relative(dir))
 		}
 		return nil, err
 	}
