@@ -52,6 +52,13 @@ func Absent(b *Blueprint, e *Entry) (Entry, error) {
 	return Entry{Model: e.Model, State: StateAbsent, Identifiers: ids.(Map)}, nil
 }
 
+// Standalone is v, a value of b, with every !KeyOf replaced by the !Find
+// of the entry it points at: a value that means the same outside b (in
+// another document, or compared with another document's values).
+func Standalone(b *Blueprint, v any) (any, error) {
+	return (&identities{b: b}).standalone(v, nil)
+}
+
 // Removed lists, as absent entries (see Absent), the objects that prev
 // writes and cur no longer does: entries of prev, present or created,
 // whose identity no entry of cur has. Meta models (which write nothing) and
