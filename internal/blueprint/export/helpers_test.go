@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
-	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
 // manifests reads stagehand objects from YAML files (Secrets and other
@@ -41,7 +40,7 @@ func manifests(t *testing.T, namespace string, files ...string) []client.Object 
 			if err := yaml.Unmarshal(doc, &meta); err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			obj, err := refs.NewObject(meta.Kind)
+			obj, err := flowsv1alpha1.New(meta.Kind)
 			if err != nil {
 				continue // a Secret, the kustomization
 			}

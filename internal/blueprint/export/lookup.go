@@ -5,18 +5,15 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
-	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
 // Lookup finds the object of a stagehand kind ("PasswordStage", "Flow", as
-// refs.Kinds names them) with that name: in the namespace of the flow being
+// flowsv1alpha1.Kinds names them) with that name: in the namespace of the flow being
 // rendered, or, for a cluster-scoped kind (WebAuthnDeviceType), in the
 // cluster. When there is none, it returns an error for which
 // apierrors.IsNotFound is true; the renderer then reports the object as
@@ -31,7 +28,7 @@ type Lookup func(kind, name string) (client.Object, error)
 // (client.UnsafeDisableDeepCopy spares a copy per object).
 func Reader(ctx context.Context, r client.Reader, namespace string, opts ...client.GetOption) Lookup {
 	return func(kind, name string) (client.Object, error) {
-		obj, err := refs.NewObject(kind)
+		obj, err := flowsv1alpha1.New(kind)
 		if err != nil {
 			return nil, err
 		}
@@ -52,11 +49,11 @@ func Reader(ctx context.Context, r client.Reader, namespace string, opts ...clie
 func Objects(objs ...client.Object) (Lookup, error) {
 	byKey := map[string]client.Object{}
 	for _, obj := range objs {
-		gvk, err := apiutil.GVKForObject(obj, scheme)
-		if err != nil {
-			return nil, fmt.Errorf("object %q: %w", obj.GetName(), err)
+		kind := flowsv1alpha1.KindOf(obj)
+		if kind == "" {
+			return nil, fmt.Errorf("object %q (a %T) is of no stagehand kind", obj.GetName(), obj)
 		}
-		byKey[gvk.Kind+"/"+obj.GetName()] = obj
+		byKey[kind+"/"+obj.GetName()] = obj
 	}
 	return func(kind, name string) (client.Object, error) {
 		if obj, ok := byKey[kind+"/"+name]; ok {
@@ -66,15 +63,8 @@ func Objects(objs ...client.Object) (Lookup, error) {
 	}, nil
 }
 
-// scheme knows the stagehand kinds, to name the kind of a typed object.
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := flowsv1alpha1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}()
-
 // clusterScoped reports whether objects of kind are cluster-scoped.
-// TEMPORARY: api/v1alpha1's table of kinds will say.
-func clusterScoped(kind string) bool { return kind == refs.KindWebAuthnDeviceType }
+func clusterScoped(kind string) bool {
+	k, _ := flowsv1alpha1.LookupKind(kind)
+	return k.ClusterScoped
+}

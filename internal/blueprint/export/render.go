@@ -356,7 +356,7 @@ func (r *renderer) visit(kind flowsv1alpha1.StageKind, name, by string) error {
 	r.byKey[key] = s
 	r.path = append(r.path, key)
 	for _, ref := range refs.Of(obj) {
-		if !slices.Contains(flowsv1alpha1.StageKinds, flowsv1alpha1.StageKind(ref.Kind)) {
+		if k, _ := flowsv1alpha1.LookupKind(ref.Kind); !k.Stage {
 			continue
 		}
 		if err := r.visit(flowsv1alpha1.StageKind(ref.Kind), ref.Name, fmt.Sprintf("%s of %s %q", ref.Field, kind, name)); err != nil {
@@ -450,7 +450,7 @@ func (r *renderer) flowRef(ref *flowsv1alpha1.LocalObjectReference, by string) (
 	if ref.Name == r.flow.Name {
 		return &blueprint.KeyOf{ID: flowEntryID}, nil
 	}
-	obj, err := r.get(refs.KindFlow, ref.Name, by)
+	obj, err := r.get(flowsv1alpha1.KindFlow, ref.Name, by)
 	if obj == nil || err != nil {
 		return nil, err
 	}
@@ -464,7 +464,7 @@ func (r *renderer) flowRef(ref *flowsv1alpha1.LocalObjectReference, by string) (
 
 // source is a !Find of a source by its slug.
 func (r *renderer) source(ref flowsv1alpha1.LocalObjectReference, by string) (any, error) {
-	obj, err := r.get(refs.KindSource, ref.Name, by)
+	obj, err := r.get(flowsv1alpha1.KindSource, ref.Name, by)
 	if obj == nil || err != nil {
 		return nil, err
 	}
@@ -481,7 +481,7 @@ func (r *renderer) source(ref flowsv1alpha1.LocalObjectReference, by string) (an
 
 // deviceType is a !Find of a WebAuthn device type by its AAGUID.
 func (r *renderer) deviceType(ref flowsv1alpha1.LocalObjectReference, by string) (any, error) {
-	obj, err := r.get(refs.KindWebAuthnDeviceType, ref.Name, by)
+	obj, err := r.get(flowsv1alpha1.KindWebAuthnDeviceType, ref.Name, by)
 	if obj == nil || err != nil {
 		return nil, err
 	}
@@ -558,14 +558,6 @@ func (r *renderer) absent(doc *blueprint.Blueprint, res *Result) error {
 		}
 	}
 	return nil
-}
-
-func mustModel(kind string) string {
-	m, ok := Model(kind)
-	if !ok {
-		panic("no authentik model for kind " + kind)
-	}
-	return m
 }
 
 func dedupe(names []string) []string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -480,6 +481,10 @@ func TestRenderErrors(t *testing.T) {
 // flow's namespace, device types in the cluster, NotFound as missing.
 func TestReader(t *testing.T) {
 	f := login()
+	scheme := runtime.NewScheme()
+	if err := flowsv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(f.objects...).Build()
 	res, err := Render(f.flow, f.bindings, Reader(context.Background(), c, ns), Options{})
 	if err != nil {
