@@ -56,7 +56,8 @@ const DefaultSecretMountRoot = "/blueprints/mounted"
 // nothing deleted.
 type Options struct {
 	// SecretValue, when set, supplies the value of a key of a Secret (a
-	// CaptchaStage's private key), which the document then carries inline:
+	// CaptchaStage's private key), which the document then carries inline,
+	// white space trimmed as authentik trims a file's:
 	// Result.SecretMaterial is true, and the document must be stored in a
 	// Secret, never a ConfigMap. When nil, the document carries no secret:
 	// it reads the key with !File, from where authentik's worker mounts the
@@ -165,8 +166,8 @@ func BlueprintName(namespace, name string) string {
 // lookup finds every other object the document needs. When objects are
 // missing, the error is a *MissingError naming all of them.
 func Render(flow *flowsv1alpha1.Flow, bindings []flowsv1alpha1.FlowStageBinding, lookup Lookup, opts Options) (*Result, error) {
-	if flow == nil {
-		return nil, errors.New("no flow to render")
+	if flow == nil || lookup == nil {
+		return nil, errors.New("Render needs a flow and a lookup")
 	}
 	r := &renderer{
 		flow:     flow,
@@ -502,7 +503,10 @@ func (r *renderer) secret(ref flowsv1alpha1.SecretKeyReference) (any, error) {
 		}
 		r.deps[Object{Kind: refs.KindSecret, Name: ref.Name}] = true
 		r.inline = true
-		return v, nil
+		// As !File does: authentik strips the file's content, so a key
+		// written with a trailing newline (kubectl create secret
+		// --from-file) works the same either way.
+		return strings.TrimSpace(v), nil
 	}
 	r.secrets[ref.Name] = true
 	return &blueprint.File{Path: SecretPath(r.opts.SecretMountRoot, ref)}, nil

@@ -289,7 +289,7 @@ func TestSecrets(t *testing.T) {
 			if r.Name != "captcha-keys" || r.Key != "private" {
 				return "", errors.New("wrong key")
 			}
-			return value, nil
+			return value + "\n", nil
 		}}, value, nil, true},
 	} {
 		res := mustRender(t, login(), tc.opts)
@@ -537,5 +537,35 @@ func TestSamplesValidate(t *testing.T) {
 			}
 			validateSchema(t, res.Blueprint)
 		}
+	}
+}
+
+// docs/blueprints.md shows the sample recovery flow's document: it is the
+// one the renderer writes.
+func TestDocsExample(t *testing.T) {
+	docs, err := os.ReadFile("../../../docs/blueprints.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(docs), "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/blueprints.md has no yaml block")
+	}
+	files, err := filepath.Glob("../../../config/samples/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows, bindings, lookup := flowInputs(t, manifests(t, "default", files...))
+	i := slices.IndexFunc(flows, func(f *flowsv1alpha1.Flow) bool { return f.Name == "default-recovery-flow" })
+	if i < 0 {
+		t.Fatal("config/samples has no default-recovery-flow")
+	}
+	res, err := Render(flows[i], bindings[flows[i].Name], lookup, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(block, string(encode(t, res))); diff != "" {
+		t.Errorf("docs/blueprints.md's example (-docs +rendered):\n%s", diff)
 	}
 }
