@@ -66,6 +66,10 @@ type Blueprint struct {
 	// Entries are applied in order, in one database transaction: an entry
 	// can only !KeyOf an entry before it.
 	Entries []Entry
+
+	// File names the file the document was read from (Decode's name), for
+	// errors; empty for a document built in Go. Encode ignores it.
+	File string
 }
 
 // Metadata is a blueprint's metadata.
@@ -263,39 +267,47 @@ func WalkEntry(e *Entry, fn func(any) bool) bool {
 // any entry, and what a !KeyOf needs: version 1, a model on every entry, a
 // known state, ids unique, and every !KeyOf naming an entry before it (an
 // entry that comes later, or is itself, has no object yet when authentik
-// resolves the tag). It returns every problem, joined.
+// resolves the tag). It returns every problem, joined; each is an *Error
+// with the file and position when the document was read by Decode.
 func (b *Blueprint) Validate() error {
 	var errs []error
+	problem := func(pos Pos, format string, args ...any) {
+		errs = append(errs, &Error{File: b.File, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	}
 	if b.Version != Version {
-		errs = append(errs, fmt.Errorf("version %d is not supported: authentik reads blueprints of version %d", b.Version, Version))
+		problem(Pos{}, "version %d is not supported: authentik reads blueprints of version %d", b.Version, Version)
 	}
 	seen := map[string]int{}
 	for i := range b.Entries {
 		e := &b.Entries[i]
 		where := fmt.Sprintf("entry %d (%s)", i+1, e.Model)
 		if e.Model == "" {
-			errs = append(errs, fmt.Errorf("entry %d: model is required", i+1))
+			problem(e.Pos, "entry %d: model is required", i+1)
 		}
 		if e.State != "" && !slices.Contains(States, e.State) {
-			errs = append(errs, fmt.Errorf("%s: unknown state %q", where, e.State))
+			problem(e.Pos, "%s: unknown state %q", where, e.State)
 		}
 		WalkEntry(e, func(v any) bool {
 			k, ok := v.(*KeyOf)
 			if !ok {
 				return true
 			}
+			pos := k.Pos
+			if pos.Line == 0 {
+				pos = e.Pos
+			}
 			if _, before := seen[k.ID]; !before {
 				if b.EntryByID(k.ID) != nil {
-					errs = append(errs, fmt.Errorf("%s: !KeyOf %s names an entry that is not before it", where, k.ID))
+					problem(pos, "%s: !KeyOf %s names an entry that is not before it", where, k.ID)
 				} else {
-					errs = append(errs, fmt.Errorf("%s: !KeyOf %s names no entry", where, k.ID))
+					problem(pos, "%s: !KeyOf %s names no entry", where, k.ID)
 				}
 			}
 			return true
 		})
 		if e.ID != "" {
 			if j, dup := seen[e.ID]; dup {
-				errs = append(errs, fmt.Errorf("%s: id %q is also the id of entry %d", where, e.ID, j+1))
+				problem(e.Pos, "%s: id %q is also the id of entry %d", where, e.ID, j+1)
 			} else {
 				seen[e.ID] = i
 			}

@@ -24,7 +24,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.Pos.Line == 0 {
+	switch {
+	case e.File == "" && e.Pos.Line == 0:
+		return e.Msg
+	case e.File == "":
+		return fmt.Sprintf("line %d: %s", e.Pos.Line, e.Msg)
+	case e.Pos.Line == 0:
 		return e.File + ": " + e.Msg
 	}
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Column, e.Msg)
@@ -157,7 +162,7 @@ func isCustomTag(n *yaml.Node) bool {
 }
 
 func (d *decoder) blueprint(n *yaml.Node) (*Blueprint, error) {
-	b := &Blueprint{Version: Version}
+	b := &Blueprint{Version: Version, File: d.file}
 	err := d.fields(n, "the blueprint", []string{"version", "metadata", "context", "entries"}, func(key string, k, v *yaml.Node) error {
 		var err error
 		switch key {

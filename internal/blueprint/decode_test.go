@@ -294,6 +294,24 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// The problems Validate finds in a file read by Decode name the file and
+// the line, as the importer reports them.
+func TestValidateDecoded(t *testing.T) {
+	doc, err := Decode("f.yaml", []byte("entries:\n- model: b\n  identifiers:\n    t: !KeyOf x\n- model: a\n  id: x\n- model: c\n  id: x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = doc.Validate()
+	for _, want := range []string{
+		"f.yaml:4:8: entry 1 (b): !KeyOf x names an entry that is not before it",
+		`f.yaml:7:3: entry 3 (c): id "x" is also the id of entry 2`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v\nwant %s", err, want)
+		}
+	}
+}
+
 // Reading never panics, and what reads writes back to something that
 // reads the same.
 func FuzzDecode(f *testing.F) {

@@ -170,7 +170,7 @@ func cmpDocs(want, got *Blueprint) string {
 		cmp.Comparer(func(a, b Permission) bool {
 			return Equal(a.Permission, b.Permission) && Equal(a.User, b.User) && Equal(a.Role, b.Role)
 		}),
-		cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Pos" }, cmp.Ignore()),
+		cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Pos" || p.Last().String() == ".File" }, cmp.Ignore()),
 	)
 }
 
