@@ -59,7 +59,12 @@ var authentikDefaults = map[string]blueprint.Map{
 		{Key: "configuration_stages", Value: []any{}},
 		{Key: "last_auth_threshold", Value: "seconds=0"},
 		{Key: "webauthn_user_verification", Value: "preferred"},
+		{Key: "webauthn_hints", Value: []any{}},
 		{Key: "webauthn_allowed_device_types", Value: []any{}},
+		{Key: "email_otp_throttling_factor", Value: 1.0},
+		{Key: "sms_otp_throttling_factor", Value: 1.0},
+		{Key: "totp_otp_throttling_factor", Value: 1.0},
+		{Key: "static_otp_throttling_factor", Value: 1.0},
 	},
 	"authentik_stages_captcha.captchastage": {
 		{Key: "js_url", Value: "https://www.recaptcha.net/recaptcha/api.js"},
@@ -68,6 +73,14 @@ var authentikDefaults = map[string]blueprint.Map{
 		{Key: "score_min_threshold", Value: 0.5},
 		{Key: "score_max_threshold", Value: 1.0},
 		{Key: "error_on_invalid_score", Value: true},
+	},
+	"authentik_stages_user_login.userloginstage": {
+		{Key: "session_duration", Value: "seconds=0"},
+		{Key: "terminate_other_sessions", Value: false},
+		{Key: "remember_me_offset", Value: "seconds=0"},
+		{Key: "network_binding", Value: "no_binding"},
+		{Key: "geoip_binding", Value: "no_binding"},
+		{Key: "remember_device", Value: "days=30"},
 	},
 }
 
@@ -88,6 +101,7 @@ func TestDefaults(t *testing.T) {
 		{flowsv1alpha1.StageKindAuthenticatorValidate, &flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: meta("bare-mfa")}, nil},
 		{flowsv1alpha1.StageKindCaptcha, &flowsv1alpha1.CaptchaStage{ObjectMeta: meta("bare-captcha"), Spec: flowsv1alpha1.CaptchaStageSpec{PublicKey: "pub", PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "s", Key: "k"}}},
 			blueprint.Map{{Key: "public_key", Value: "pub"}, {Key: "private_key", Value: &blueprint.File{Path: "/blueprints/mounted/secret-s/k"}}}},
+		{flowsv1alpha1.StageKindUserLogin, &flowsv1alpha1.UserLoginStage{ObjectMeta: meta("bare-login")}, nil},
 	}
 	f := &fixture{flow: flow, objects: []client.Object{flow}}
 	for i, s := range stages {
@@ -116,11 +130,8 @@ func TestDefaults(t *testing.T) {
 
 // unserved lists the models of authentik's default authentication flow
 // that stagehand does not serve, and why: the comparison leaves their
-// entries out, and the entries that point at them. When UserLoginStage is
-// rendered, delete its line (and its two lines in wantSkipped below): the
-// test then requires the user login stage and its binding as well.
+// entries out, and the entries that point at them.
 var unserved = map[string]string{
-	"authentik_stages_user_login.userloginstage":     "UserLoginStage is not a stagehand kind yet",
 	"authentik_policies_expression.expressionpolicy": "policies are not stagehand kinds",
 	"authentik_policies.policybinding":               "policies are not stagehand kinds",
 }
@@ -201,8 +212,6 @@ func TestAuthentikDefaultFlow(t *testing.T) {
 	}
 
 	wantSkipped := []string{
-		"authentik_stages_user_login.userloginstage {name: default-authentication-login}: UserLoginStage is not a stagehand kind yet",
-		"authentik_flows.flowstagebinding {order: 100, stage: !KeyOf default-authentication-login, target: !KeyOf flow}: points at default-authentication-login, which is skipped",
 		"authentik_policies_expression.expressionpolicy {name: default-authentication-flow-password-stage}: policies are not stagehand kinds",
 		"authentik_policies_expression.expressionpolicy {name: default-authentication-flow-authenticator-validate-stage}: policies are not stagehand kinds",
 		"authentik_policies.policybinding {order: 10, target: !KeyOf default-authentication-flow-password-binding, policy: !KeyOf default-authentication-flow-password-optional}: policies are not stagehand kinds",

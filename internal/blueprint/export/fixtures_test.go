@@ -25,8 +25,11 @@ func ptr[T any](v T) *T { return &v }
 //	       passwordless login itself, sources github and corp (slug corp-sso)
 //	  20 login-pw         PasswordStage, configure flow change-pw
 //	  30 login-mfa        AuthenticatorValidateStage, all defaults
-//	login-passkey         AuthenticatorValidateStage, configures with login-pw,
-//	                      allows the yubikey device type
+//	  40 login-write      a user write stage that lives only in authentik
+//	 100 login-session    UserLoginStage
+//	login-passkey         AuthenticatorValidateStage, configures with login-pw
+//	                      and authentik's TOTP setup stage, allows the
+//	                      yubikey device type
 //	login-captcha         CaptchaStage, key in Secret captcha-keys
 type fixture struct {
 	flow     *flowsv1alpha1.Flow
@@ -80,26 +83,45 @@ func login() *fixture {
 		ErrorOnInvalidScore: ptr(false),
 	}}
 	passkey := &flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: meta("login-passkey"), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
-		NotConfiguredAction:           flowsv1alpha1.NotConfiguredActionConfigure,
-		DeviceClasses:                 []flowsv1alpha1.DeviceClass{flowsv1alpha1.DeviceClassWebAuthn},
-		ConfigurationStageRefs:        []flowsv1alpha1.StageReference{{Kind: flowsv1alpha1.StageKindPassword, Name: "login-pw"}},
+		NotConfiguredAction: flowsv1alpha1.NotConfiguredActionConfigure,
+		DeviceClasses:       []flowsv1alpha1.DeviceClass{flowsv1alpha1.DeviceClassWebAuthn},
+		ConfigurationStageRefs: []flowsv1alpha1.StageReference{
+			{Kind: flowsv1alpha1.StageKindPassword, Name: "login-pw"},
+			{Model: "authentik_stages_authenticator_totp.authenticatortotpstage", Name: "default-authenticator-totp-setup"},
+		},
 		LastAuthThreshold:             "hours=1;minutes=30",
 		WebAuthnUserVerification:      "required",
+		WebAuthnHints:                 []flowsv1alpha1.WebAuthnHint{"security-key", "hybrid"},
 		WebAuthnAllowedDeviceTypeRefs: []flowsv1alpha1.LocalObjectReference{{Name: "yubikey"}},
+		EmailOTPThrottlingFactor:      ptr(0.0),
+		SMSOTPThrottlingFactor:        ptr(2.5),
+		TOTPOTPThrottlingFactor:       ptr(1.5),
+		StaticOTPThrottlingFactor:     ptr(0.5),
 	}}
 	mfa := &flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: meta("login-mfa")}
+	session := &flowsv1alpha1.UserLoginStage{ObjectMeta: meta("login-session"), Spec: flowsv1alpha1.UserLoginStageSpec{
+		SessionDuration:        "hours=8",
+		TerminateOtherSessions: ptr(true),
+		RememberMeOffset:       "days=14",
+		NetworkBinding:         "bind_asn_network",
+		GeoIPBinding:           "bind_continent_country",
+		RememberDevice:         "days=7",
+	}}
 	f.bindings = []flowsv1alpha1.FlowStageBinding{
 		// Out of order, to show the document orders them.
 		binding("login-30-mfa", "login", flowsv1alpha1.StageKindAuthenticatorValidate, "login-mfa", 30),
 		binding("login-10-id", "login", flowsv1alpha1.StageKindIdentification, "login-id", 10),
 		binding("login-20-pw", "login", flowsv1alpha1.StageKindPassword, "login-pw", 20),
+		binding("login-100-session", "login", flowsv1alpha1.StageKindUserLogin, "login-session", 100),
+		binding("login-40-write", "login", "", "login-write", 40),
 	}
+	f.bindings[4].Spec.StageRef.Model = "authentik_stages_user_write.userwritestage"
 	b := &f.bindings[1].Spec
 	b.EvaluateOnPlan, b.ReEvaluatePolicies = ptr(true), ptr(false)
 	b.InvalidResponseAction, b.PolicyEngineMode = "restart_with_context", flowsv1alpha1.PolicyEngineModeAll
 
 	f.objects = []client.Object{
-		f.flow, id, pw, captcha, passkey, mfa,
+		f.flow, id, pw, captcha, passkey, mfa, session,
 		&flowsv1alpha1.Flow{ObjectMeta: meta("enroll"), Spec: flowsv1alpha1.FlowSpec{Slug: "enroll-slug", Title: "Join", Designation: flowsv1alpha1.FlowDesignationEnrollment}},
 		&flowsv1alpha1.Flow{ObjectMeta: meta("recover"), Spec: flowsv1alpha1.FlowSpec{Title: "Recover", Designation: flowsv1alpha1.FlowDesignationRecovery}},
 		&flowsv1alpha1.Flow{ObjectMeta: meta("change-pw"), Spec: flowsv1alpha1.FlowSpec{Title: "Change", Designation: flowsv1alpha1.FlowDesignationStageConfiguration}},

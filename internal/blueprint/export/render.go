@@ -214,6 +214,23 @@ type stage struct {
 
 func stageKey(kind flowsv1alpha1.StageKind, name string) string { return string(kind) + "/" + name }
 
+// refKey names the stage a StageReference names: kind/name for a stage
+// object, model/name for a stage that lives only in authentik.
+func refKey(ref flowsv1alpha1.StageReference) string {
+	if ref.IsExternal() {
+		return ref.Model + "/" + ref.Name
+	}
+	return stageKey(ref.Kind, ref.Name)
+}
+
+// describeRef names the stage a StageReference names, for a person.
+func describeRef(ref flowsv1alpha1.StageReference) string {
+	if ref.IsExternal() {
+		return fmt.Sprintf("%s %q (in authentik)", ref.Model, ref.Name)
+	}
+	return fmt.Sprintf("%s %q", ref.Kind, ref.Name)
+}
+
 func (r *renderer) flowName() string { return r.flow.Namespace + "/" + r.flow.Name }
 
 func (r *renderer) render(bindings []flowsv1alpha1.FlowStageBinding) (*Result, error) {
@@ -223,12 +240,15 @@ func (r *renderer) render(bindings []flowsv1alpha1.FlowStageBinding) (*Result, e
 	}
 	r.claim(flowEntryID)
 	for _, b := range plan {
+		if b.Spec.StageRef.IsExternal() {
+			continue
+		}
 		by := fmt.Sprintf("spec.stageRef of FlowStageBinding %q", b.Name)
 		if err := r.visit(b.Spec.StageRef.Kind, b.Spec.StageRef.Name, by); err != nil {
 			return nil, err
 		}
 	}
-	if err := r.uniqueStageNames(); err != nil {
+	if err := r.uniqueStageNames(plan); err != nil {
 		return nil, err
 	}
 
@@ -322,12 +342,13 @@ func (r *renderer) plan(bindings []flowsv1alpha1.FlowStageBinding) ([]flowsv1alp
 		if b.Namespace != r.flow.Namespace || b.Spec.TargetRef.Name != r.flow.Name {
 			return nil, fmt.Errorf("FlowStageBinding %s/%s does not bind a stage to flow %s", b.Namespace, b.Name, r.flowName())
 		}
-		if _, ok := stageKinds[b.Spec.StageRef.Kind]; !ok {
-			return nil, fmt.Errorf("FlowStageBinding %q binds a %s, which stagehand cannot render yet", b.Name, b.Spec.StageRef.Kind)
+		ref := b.Spec.StageRef
+		if _, ok := stageKinds[ref.Kind]; !ok && !ref.IsExternal() {
+			return nil, fmt.Errorf("FlowStageBinding %q binds a %s, which stagehand cannot render yet", b.Name, ref.Kind)
 		}
-		key := stageKey(b.Spec.StageRef.Kind, b.Spec.StageRef.Name) + "@" + strconv.Itoa(int(b.Spec.Order))
+		key := refKey(ref) + "@" + strconv.Itoa(int(b.Spec.Order))
 		if other, dup := seen[key]; dup {
-			return nil, fmt.Errorf("FlowStageBindings %q and %q both bind %s %q at order %d: authentik allows one", other, b.Name, b.Spec.StageRef.Kind, b.Spec.StageRef.Name, b.Spec.Order)
+			return nil, fmt.Errorf("FlowStageBindings %q and %q both bind %s at order %d: authentik allows one", other, b.Name, describeRef(ref), b.Spec.Order)
 		}
 		seen[key] = b.Name
 	}
@@ -372,14 +393,38 @@ func (r *renderer) visit(kind flowsv1alpha1.StageKind, name, by string) error {
 }
 
 // uniqueStageNames refuses two stages of different kinds with one name:
-// authentik's stage names are unique across every kind.
-func (r *renderer) uniqueStageNames() error {
-	byName := map[string]flowsv1alpha1.StageKind{}
+// authentik's stage names are unique across every kind. That includes the
+// stages that live only in authentik which the document finds by model and
+// name: a stage of the document with that name would be another one.
+func (r *renderer) uniqueStageNames(plan []flowsv1alpha1.FlowStageBinding) error {
+	byName := map[string]string{}
 	for _, s := range r.stages {
 		if other, dup := byName[s.obj.GetName()]; dup {
 			return fmt.Errorf("%s %q and %s %q have the same name, and authentik's stage names are unique across all kinds: rename one", other, s.obj.GetName(), s.kind, s.obj.GetName())
 		}
-		byName[s.obj.GetName()] = s.kind
+		byName[s.obj.GetName()] = string(s.kind)
+	}
+	external := func(model, name, by string) error {
+		if kind, ok := byName[name]; ok {
+			return fmt.Errorf("%s names authentik's %s %q, but %s %q has that name in the document, and authentik's stage names are unique across all kinds", by, model, name, kind, name)
+		}
+		return nil
+	}
+	for _, b := range plan {
+		if ref := b.Spec.StageRef; ref.IsExternal() {
+			if err := external(ref.Model, ref.Name, fmt.Sprintf("FlowStageBinding %q", b.Name)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, s := range r.stages {
+		for _, ref := range refs.Of(s.obj) {
+			if ref.Model != "" {
+				if err := external(ref.Model, ref.Name, fmt.Sprintf("%s of %s %q", ref.Field, s.kind, s.obj.GetName())); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -420,7 +465,7 @@ func (r *renderer) binding(b *flowsv1alpha1.FlowStageBinding) blueprint.Entry {
 		State: blueprint.StatePresent,
 		Identifiers: blueprint.Map{
 			{Key: "target", Value: &blueprint.KeyOf{ID: flowEntryID}},
-			{Key: "stage", Value: r.stageRef(sp.StageRef.Kind, sp.StageRef.Name)},
+			{Key: "stage", Value: r.stageRef(sp.StageRef)},
 			{Key: "order", Value: int64(sp.Order)},
 		},
 		Attrs: blueprint.Map{
@@ -432,10 +477,14 @@ func (r *renderer) binding(b *flowsv1alpha1.FlowStageBinding) blueprint.Entry {
 	}
 }
 
-// stageRef is the value of a reference to a stage of the document: !KeyOf its
-// entry, or nil when it is missing (and the render fails anyway).
-func (r *renderer) stageRef(kind flowsv1alpha1.StageKind, name string) any {
-	s, ok := r.byKey[stageKey(kind, name)]
+// stageRef is the value of a reference to a stage: !KeyOf its entry for a
+// stage object (nil when it is missing, and the render fails anyway), or a
+// !Find by model and name for a stage that lives only in authentik.
+func (r *renderer) stageRef(ref flowsv1alpha1.StageReference) any {
+	if ref.IsExternal() {
+		return blueprint.FindBy(ref.Model, "name", ref.Name)
+	}
+	s, ok := r.byKey[stageKey(ref.Kind, ref.Name)]
 	if !ok {
 		return nil
 	}

@@ -100,7 +100,7 @@ func TestEntryOrder(t *testing.T) {
 		case modelBinding:
 			stage, _ := e.Identifiers.Get("stage")
 			order, _ := e.Identifiers.Get("order")
-			got = append(got, "binding "+stage.(*blueprint.KeyOf).ID+" "+mustCanon(order))
+			got = append(got, "binding "+mustCanon(stage)+" "+mustCanon(order))
 		default:
 			name, _ := e.Identifiers.Get("name")
 			if name == nil {
@@ -116,9 +116,12 @@ func TestEntryOrder(t *testing.T) {
 		"login-passkey login-passkey",
 		"login-id login-id",
 		"login-mfa login-mfa",
-		"binding login-id 10",
-		"binding login-pw 20",
-		"binding login-mfa 30",
+		"login-session login-session",
+		"binding !KeyOf login-id 10",
+		"binding !KeyOf login-pw 20",
+		"binding !KeyOf login-mfa 30",
+		"binding !Find [authentik_stages_user_write.userwritestage, [name, login-write]] 40",
+		"binding !KeyOf login-session 100",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("entries (-want +got):\n%s", diff)
@@ -218,7 +221,7 @@ func TestReferences(t *testing.T) {
 		{id, "captcha_stage", &blueprint.KeyOf{ID: "login-captcha"}},
 		{id, "webauthn_stage", &blueprint.KeyOf{ID: "login-passkey"}},
 		{pw, "configure_flow", blueprint.FindBy(modelFlow, "slug", "change-pw")},
-		{passkey, "configuration_stages", []any{&blueprint.KeyOf{ID: "login-pw"}}},
+		{passkey, "configuration_stages", []any{&blueprint.KeyOf{ID: "login-pw"}, blueprint.FindBy("authentik_stages_authenticator_totp.authenticatortotpstage", "name", "default-authenticator-totp-setup")}},
 		{passkey, "webauthn_allowed_device_types", []any{blueprint.FindBy(modelDeviceType, "aaguid", "cb69481e-8ff7-4039-93ec-0a2729a154a8")}},
 	} {
 		if got, _ := tc.attrs.Get(tc.field); !blueprint.Equal(got, tc.want) {
@@ -237,7 +240,7 @@ func TestReferences(t *testing.T) {
 		`CaptchaStage "login-captcha"`,
 		`Flow "change-pw"`, `Flow "enroll"`, `Flow "recover"`,
 		`IdentificationStage "login-id"`, `PasswordStage "login-pw"`,
-		`Source "corp"`, `Source "github"`, `WebAuthnDeviceType "yubikey"`,
+		`Source "corp"`, `Source "github"`, `UserLoginStage "login-session"`, `WebAuthnDeviceType "yubikey"`,
 	}
 	if diff := cmp.Diff(want, deps); diff != "" {
 		t.Errorf("DependsOn (-want +got):\n%s", diff)
@@ -433,12 +436,19 @@ func TestRenderErrors(t *testing.T) {
 			f.bindings = append(f.bindings, binding("login-20-again", "login", flowsv1alpha1.StageKindPassword, "login-pw", 20))
 		}, `FlowStageBindings "login-20-again" and "login-20-pw" both bind PasswordStage "login-pw" at order 20: authentik allows one`},
 		{"stage kind without a renderer", func(f *fixture) {
-			f.bindings[0].Spec.StageRef.Kind = "UserLoginStage"
-		}, `FlowStageBinding "login-30-mfa" binds a UserLoginStage, which stagehand cannot render yet`},
+			f.bindings[0].Spec.StageRef.Kind = "ConsentStage"
+		}, `FlowStageBinding "login-30-mfa" binds a ConsentStage, which stagehand cannot render yet`},
+		{"same authentik stage, same order", func(f *fixture) {
+			f.bindings = append(f.bindings, f.bindings[4])
+			f.bindings[5].Name = "login-40-again"
+		}, `FlowStageBindings "login-40-again" and "login-40-write" both bind authentik_stages_user_write.userwritestage "login-write" (in authentik) at order 40`},
 		{"one name, two kinds", func(f *fixture) {
 			f.objects = append(f.objects, &flowsv1alpha1.CaptchaStage{ObjectMeta: meta("login-pw"), Spec: flowsv1alpha1.CaptchaStageSpec{PublicKey: "k"}})
 			f.bindings = append(f.bindings, binding("login-40", "login", flowsv1alpha1.StageKindCaptcha, "login-pw", 40))
 		}, `PasswordStage "login-pw" and CaptchaStage "login-pw" have the same name, and authentik's stage names are unique across all kinds`},
+		{"an authentik stage with a stage object's name", func(f *fixture) {
+			f.bindings[4].Spec.StageRef.Name = "login-pw"
+		}, `FlowStageBinding "login-40-write" names authentik's authentik_stages_user_write.userwritestage "login-pw", but PasswordStage "login-pw" has that name in the document`},
 		{"cycle", func(f *fixture) {
 			for _, o := range f.objects {
 				if s, ok := o.(*flowsv1alpha1.AuthenticatorValidateStage); ok && s.Name == "login-passkey" {

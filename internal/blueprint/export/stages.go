@@ -30,6 +30,10 @@ const (
 	defaultCaptchaAPIURL         = "https://www.recaptcha.net/recaptcha/api/siteverify"
 	defaultScoreMinThreshold     = 0.5
 	defaultScoreMaxThreshold     = 1.0
+	defaultThrottlingFactor      = 1.0
+	defaultTimeDelta             = "seconds=0" // session duration, remember-me offset
+	defaultRememberDevice        = "days=30"
+	defaultSessionBinding        = "no_binding" // network and GeoIP
 )
 
 // defaultDeviceClasses is every device class: authentik's default.
@@ -56,6 +60,7 @@ var stageKinds = map[flowsv1alpha1.StageKind]stageAttrs{
 	flowsv1alpha1.StageKindPassword:              typed(passwordAttrs),
 	flowsv1alpha1.StageKindAuthenticatorValidate: typed(authenticatorValidateAttrs),
 	flowsv1alpha1.StageKindCaptcha:               typed(captchaAttrs),
+	flowsv1alpha1.StageKindUserLogin:             typed(userLoginAttrs),
 }
 
 // typed adapts a function of one stage type to a stageAttrs.
@@ -152,7 +157,7 @@ func authenticatorValidateAttrs(r *renderer, s *flowsv1alpha1.AuthenticatorValid
 	}
 	stages := make([]any, 0, len(sp.ConfigurationStageRefs))
 	for _, ref := range sp.ConfigurationStageRefs {
-		if v := r.stageRef(ref.Kind, ref.Name); v != nil {
+		if v := r.stageRef(ref); v != nil {
 			stages = append(stages, v)
 		}
 	}
@@ -166,9 +171,16 @@ func authenticatorValidateAttrs(r *renderer, s *flowsv1alpha1.AuthenticatorValid
 		{Key: "not_configured_action", Value: orDefault(string(sp.NotConfiguredAction), defaultNotConfiguredAction)},
 		{Key: "device_classes", Value: list(classes)},
 		{Key: "configuration_stages", Value: stages},
-		{Key: "last_auth_threshold", Value: orDefault(sp.LastAuthThreshold, flowsv1alpha1.DefaultLastAuthThreshold)},
+		{Key: "last_auth_threshold", Value: orDefault(string(sp.LastAuthThreshold), flowsv1alpha1.DefaultLastAuthThreshold)},
 		{Key: "webauthn_user_verification", Value: orDefault(string(sp.WebAuthnUserVerification), defaultUserVerification)},
+		{Key: "webauthn_hints", Value: list(sp.WebAuthnHints)},
 		{Key: "webauthn_allowed_device_types", Value: deviceTypes},
+		// authentik 2026.8's; an older authentik ignores fields it does not
+		// know.
+		{Key: "email_otp_throttling_factor", Value: floatOr(sp.EmailOTPThrottlingFactor, defaultThrottlingFactor)},
+		{Key: "sms_otp_throttling_factor", Value: floatOr(sp.SMSOTPThrottlingFactor, defaultThrottlingFactor)},
+		{Key: "totp_otp_throttling_factor", Value: floatOr(sp.TOTPOTPThrottlingFactor, defaultThrottlingFactor)},
+		{Key: "static_otp_throttling_factor", Value: floatOr(sp.StaticOTPThrottlingFactor, defaultThrottlingFactor)},
 	}
 	return attrs, e.err
 }
@@ -191,12 +203,24 @@ func captchaAttrs(r *renderer, s *flowsv1alpha1.CaptchaStage) (blueprint.Map, er
 	}, nil
 }
 
+func userLoginAttrs(_ *renderer, s *flowsv1alpha1.UserLoginStage) (blueprint.Map, error) {
+	sp := &s.Spec
+	return blueprint.Map{
+		{Key: "session_duration", Value: orDefault(string(sp.SessionDuration), defaultTimeDelta)},
+		{Key: "terminate_other_sessions", Value: boolOr(sp.TerminateOtherSessions, false)},
+		{Key: "remember_me_offset", Value: orDefault(string(sp.RememberMeOffset), defaultTimeDelta)},
+		{Key: "network_binding", Value: orDefault(string(sp.NetworkBinding), defaultSessionBinding)},
+		{Key: "geoip_binding", Value: orDefault(string(sp.GeoIPBinding), defaultSessionBinding)},
+		{Key: "remember_device", Value: orDefault(string(sp.RememberDevice), defaultRememberDevice)},
+	}, nil
+}
+
 // localStage is a reference to a stage of the document by name, or null.
 func (r *renderer) localStage(kind flowsv1alpha1.StageKind, ref *flowsv1alpha1.LocalObjectReference) any {
 	if ref == nil {
 		return nil
 	}
-	return r.stageRef(kind, ref.Name)
+	return r.stageRef(flowsv1alpha1.StageReference{Kind: kind, Name: ref.Name})
 }
 
 // list writes a list of strings (enum values) as a sequence, empty rather
