@@ -152,7 +152,12 @@ func TestAuthentikDefaultFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	const namespace = "default"
-	flows, bindings, lookup := flowInputs(t, manifests(t, namespace, "testdata/default-authentication-flow.yaml"))
+	// The samples themselves: config/samples' authentication flow is
+	// authentik's default, and the password change flow its password stage
+	// names.
+	flows, bindings, lookup := flowInputs(t, manifests(t, namespace,
+		"../../../config/samples/default-authentication-flow.yaml",
+		"../../../config/samples/default-password-change-flow.yaml"))
 	flow := flows[slices.IndexFunc(flows, func(f *flowsv1alpha1.Flow) bool { return f.Name == "default-authentication-flow" })]
 	res, err := Render(flow, bindings[flow.Name], lookup, Options{
 		// authentik's document applies the password change flow's first,
