@@ -45,6 +45,15 @@ const DefaultLastAuthThreshold = "seconds=0"
 // AuthenticatorValidateStageSpec is authentik's authenticator validation stage.
 // +kubebuilder:validation:XValidation:rule="!has(self.notConfiguredAction) || self.notConfiguredAction != 'configure' || (has(self.configurationStageRefs) && size(self.configurationStageRefs) > 0)",message="When \"Not configured action\" is set to \"Configure\", you must set a configuration stage.",fieldPath=".notConfiguredAction"
 type AuthenticatorValidateStageSpec struct {
+	// name is the stage's name in authentik, which identifies it there
+	// (authentik's stage names are unique across every kind of stage).
+	// Defaults to metadata.name; set it when authentik's name is not a
+	// valid object name ("Default enrollment: Prompt", say).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Name string `json:"name,omitempty"`
+
 	// notConfiguredAction is what happens when the user has no device of the
 	// accepted classes: skip the stage, deny access, or configure a device
 	// with one of configurationStageRefs.
@@ -196,3 +205,6 @@ func (o *AuthenticatorValidateStage) GetObservedGeneration() int64 {
 func (o *AuthenticatorValidateStage) SetObservedGeneration(g int64) {
 	o.Status.ObservedGeneration = g
 }
+
+// StageName is the stage's name in authentik: spec.name, else metadata.name.
+func (o *AuthenticatorValidateStage) StageName() string { return stageName(o.Spec.Name, o.Name) }

@@ -6,6 +6,15 @@ import (
 
 // CaptchaStageSpec is authentik's captcha stage.
 type CaptchaStageSpec struct {
+	// name is the stage's name in authentik, which identifies it there
+	// (authentik's stage names are unique across every kind of stage).
+	// Defaults to metadata.name; set it when authentik's name is not a
+	// valid object name ("Default enrollment: Prompt", say).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Name string `json:"name,omitempty"`
+
 	// publicKey is the site key given by the captcha provider.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
@@ -107,3 +116,6 @@ func (o *CaptchaStage) GetObservedGeneration() int64 { return o.Status.ObservedG
 
 // SetObservedGeneration sets the generation the stage's status describes.
 func (o *CaptchaStage) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }
+
+// StageName is the stage's name in authentik: spec.name, else metadata.name.
+func (o *CaptchaStage) StageName() string { return stageName(o.Spec.Name, o.Name) }

@@ -13,6 +13,15 @@ type UserField string
 // the user is.
 // +kubebuilder:validation:XValidation:rule="(has(self.userFields) && size(self.userFields) > 0) || (has(self.sourceRefs) && size(self.sourceRefs) > 0)",message="When no user fields are selected, at least one source must be selected"
 type IdentificationStageSpec struct {
+	// name is the stage's name in authentik, which identifies it there
+	// (authentik's stage names are unique across every kind of stage).
+	// Defaults to metadata.name; set it when authentik's name is not a
+	// valid object name ("Default enrollment: Prompt", say).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Name string `json:"name,omitempty"`
+
 	// userFields are the fields of the user object to match against: email,
 	// username and upn. When empty, the stage only shows sources, and at least
 	// one sourceRef is required.
@@ -140,3 +149,6 @@ func (o *IdentificationStage) GetObservedGeneration() int64 { return o.Status.Ob
 
 // SetObservedGeneration sets the generation the stage's status describes.
 func (o *IdentificationStage) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }
+
+// StageName is the stage's name in authentik: spec.name, else metadata.name.
+func (o *IdentificationStage) StageName() string { return stageName(o.Spec.Name, o.Name) }

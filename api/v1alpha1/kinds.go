@@ -89,6 +89,22 @@ type Object interface {
 	SetObservedGeneration(int64)
 }
 
+// Stage is an object of a stage kind.
+// +kubebuilder:object:generate=false
+type Stage interface {
+	Object
+	// StageName is the stage's name in authentik, which identifies it
+	// there: spec.name, else metadata.name.
+	StageName() string
+}
+
+func stageName(specName, objectName string) string {
+	if specName != "" {
+		return specName
+	}
+	return objectName
+}
+
 // kindScheme knows the stagehand kinds only. It is built on first use, after
 // every kind's init has registered it with SchemeBuilder.
 var kindScheme = sync.OnceValue(func() *runtime.Scheme {

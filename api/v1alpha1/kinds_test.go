@@ -99,6 +99,9 @@ func TestKindsTableMatchesTheSchemeAndTheCRDs(t *testing.T) {
 		}
 		if k.Stage {
 			stages = append(stages, k.Kind)
+			if _, ok := obj.(flowsv1alpha1.Stage); !ok {
+				t.Errorf("%s is a stage kind but not a flowsv1alpha1.Stage (no StageName)", k.Kind)
+			}
 		}
 	}
 

@@ -10,6 +10,15 @@ type PasswordBackend string
 
 // PasswordStageSpec is authentik's password stage.
 type PasswordStageSpec struct {
+	// name is the stage's name in authentik, which identifies it there
+	// (authentik's stage names are unique across every kind of stage).
+	// Defaults to metadata.name; set it when authentik's name is not a
+	// valid object name ("Default enrollment: Prompt", say).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Name string `json:"name,omitempty"`
+
 	// backends the password is tested against, at least one:
 	// authentik.core.auth.InbuiltBackend (authentik's own users),
 	// authentik.core.auth.TokenBackend (app passwords),
@@ -90,3 +99,6 @@ func (o *PasswordStage) GetObservedGeneration() int64 { return o.Status.Observed
 
 // SetObservedGeneration sets the generation the stage's status describes.
 func (o *PasswordStage) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }
+
+// StageName is the stage's name in authentik: spec.name, else metadata.name.
+func (o *PasswordStage) StageName() string { return stageName(o.Spec.Name, o.Name) }

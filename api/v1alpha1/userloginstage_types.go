@@ -16,6 +16,15 @@ type GeoIPBinding string
 
 // UserLoginStageSpec is authentik's user login stage.
 type UserLoginStageSpec struct {
+	// name is the stage's name in authentik, which identifies it there
+	// (authentik's stage names are unique across every kind of stage).
+	// Defaults to metadata.name; set it when authentik's name is not a
+	// valid object name ("Default enrollment: Prompt", say).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Name string `json:"name,omitempty"`
+
 	// sessionDuration is how long the session lasts, written like
 	// "hours=8" (see lastAuthThreshold for the format). The default,
 	// "seconds=0", makes it last until the browser is closed.
@@ -106,3 +115,6 @@ func (o *UserLoginStage) GetObservedGeneration() int64 { return o.Status.Observe
 
 // SetObservedGeneration sets the generation the stage's status describes.
 func (o *UserLoginStage) SetObservedGeneration(g int64) { o.Status.ObservedGeneration = g }
+
+// StageName is the stage's name in authentik: spec.name, else metadata.name.
+func (o *UserLoginStage) StageName() string { return stageName(o.Spec.Name, o.Name) }
