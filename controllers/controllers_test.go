@@ -363,12 +363,18 @@ func TestSteadyStateWritesNothing(t *testing.T) {
 	}
 	expectWarning(t, id, flowsv1alpha1.ReasonDesignationMismatch)
 	expectEvent(t, id, flowsv1alpha1.ReasonDesignationMismatch)
+	// Publishing, too, writes once and then nothing.
+	bx := &flowsv1alpha1.BlueprintExport{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "authentik"}}
+	create(t, bx)
+	expectReady(t, bx, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished, "All 3 flows are published")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: flowsv1alpha1.DefaultBlueprintConfigMap}}
+	objs = append(objs, bx, cm)
 
 	versions := func(g Gomega) map[string]string {
 		out := map[string]string{}
 		for _, o := range append(objs, dt) {
 			g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(o), o)).To(Succeed())
-			out[o.GetName()] = o.GetResourceVersion()
+			out[flowsv1alpha1.KindOf(o)+"/"+o.GetName()] = o.GetResourceVersion()
 		}
 		var evs eventsv1.EventList
 		g.Expect(k8s.List(context.Background(), &evs, client.InNamespace(ns))).To(Succeed())

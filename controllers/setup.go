@@ -12,7 +12,13 @@
 package controllers
 
 import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
@@ -22,7 +28,7 @@ import (
 // watched, one Secret read live per CaptchaStage), patches status, and
 // records Events.
 //
-// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes;blueprintexports,verbs=get;list;watch
 // +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows/status;flowstagebindings/status;identificationstages/status;passwordstages/status;authenticatorvalidatestages/status;captchastages/status;userloginstages/status;sources/status;webauthndevicetypes/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -30,18 +36,31 @@ import (
 // EventSource is the reporting controller of stagehand's Events.
 const EventSource = "stagehand"
 
+// CacheOptions are the manager's cache options: it caches only the
+// ConfigMaps stagehand writes (BlueprintExports'), not every ConfigMap of
+// the cluster.
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{LabelManagedBy: managedBy})},
+	}}
+}
+
 // SetupWithManager registers every stagehand reconciler with the manager:
-// one controller per kind of flowsv1alpha1.Kinds, the Flow's of its own and
-// the shared reconciler for every other kind. The manager's cache must have
-// the refs indexes (refs.Register) before it starts.
+// one controller per kind of flowsv1alpha1.Kinds, the Flow's and the
+// BlueprintExport's of their own and the shared reconciler for every other
+// kind. The manager's cache must have the refs indexes (refs.Register)
+// before it starts, and be set up with CacheOptions.
 func SetupWithManager(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	w := statusWriter{client: c, recorder: mgr.GetEventRecorder(EventSource)}
 	for _, k := range flowsv1alpha1.Kinds {
 		var err error
-		if k.Kind == flowsv1alpha1.KindFlow {
+		switch k.Kind {
+		case flowsv1alpha1.KindFlow:
 			err = (&flowReconciler{client: c, status: w}).setup(mgr)
-		} else {
+		case flowsv1alpha1.KindBlueprintExport:
+			err = (&exportReconciler{client: c, live: mgr.GetAPIReader(), status: w, now: time.Now}).setup(mgr)
+		default:
 			r := &reconciler{kind: k.Kind, behaviour: behaviours[k.Kind], client: c, live: mgr.GetAPIReader(), status: w}
 			err = r.setup(mgr)
 		}

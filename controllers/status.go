@@ -258,7 +258,7 @@ func setKstatusConditions(conditions *[]metav1.Condition, ready metav1.Condition
 	set, clear := "", []string{flowsv1alpha1.ConditionReconciling, flowsv1alpha1.ConditionStalled}
 	if ready.Status != metav1.ConditionTrue {
 		switch ready.Reason {
-		case flowsv1alpha1.ReasonReferenceInvalid, flowsv1alpha1.ReasonBindingConflict:
+		case flowsv1alpha1.ReasonReferenceInvalid, flowsv1alpha1.ReasonBindingConflict, flowsv1alpha1.ReasonTooLarge, flowsv1alpha1.ReasonNotOwned, flowsv1alpha1.ReasonSecretsForbidden:
 			set, clear = flowsv1alpha1.ConditionStalled, clear[:1]
 		default:
 			set, clear = flowsv1alpha1.ConditionReconciling, clear[1:]

@@ -44,7 +44,12 @@ func runSuite(m *testing.M) int {
 	defer func() { _ = e.Stop() }()
 	env, k8s = e, e.Client
 
-	_, stop, err := e.StartManager(testenv.ManagerOptions{Setup: SetupWithManager})
+	_, stop, err := e.StartManager(testenv.ManagerOptions{
+		Setup: SetupWithManager,
+		Cache: CacheOptions(),
+		// BlueprintExports with secrets: Inline write Secrets.
+		ExtraRoles: []string{"config/components/blueprint-secrets/role.yaml"},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -76,6 +81,7 @@ func warmUp() error {
 		newCaptchaStage(ns.Name, "captcha", "secret", "key"),
 		newSource(ns.Name, "source"),
 		&flowsv1alpha1.UserLoginStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "login"}},
+		&flowsv1alpha1.BlueprintExport{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "export"}},
 		dt,
 	}
 	for _, o := range objs {

@@ -31,6 +31,7 @@ var bases = map[string]string{
 	"Source":                     `{}`,
 	"WebAuthnDeviceType":         `{"spec":{"aaguid":"cb69481e-8ff7-4039-93ec-0a2729a154a8","description":"YubiKey 5 Series"}}`,
 	"UserLoginStage":             `{}`,
+	"BlueprintExport":            `{}`,
 }
 
 // admissionCase is one manifest and what the API server must do with it.
@@ -142,6 +143,8 @@ var enumFields = []enumField{
 	{"AuthenticatorValidateStage", `{"spec":{"webauthnHints":[%s]}}`, "spec.webauthnHints[0]", webauthnHints, "platform"},
 	{"UserLoginStage", `{"spec":{"networkBinding":%s}}`, "spec.networkBinding", networkBindings, "bind_ip"},
 	{"UserLoginStage", `{"spec":{"geoipBinding":%s}}`, "spec.geoipBinding", geoipBindings, "bind_country"},
+	{"BlueprintExport", `{"spec":{"secrets":%s}}`, "spec.secrets", []string{"Mount", "Inline"}, "inline"},
+	{"BlueprintExport", `{"spec":{"flowSelector":{"matchExpressions":[{"key":"team","operator":%s,"values":["a"]}]}}}`, "spec.flowSelector.matchExpressions[0].operator", []string{"In", "NotIn", "Exists", "DoesNotExist"}, "Equals"},
 }
 
 // TestAdmissionEnums: every value of every enum is accepted, and a value
@@ -571,4 +574,29 @@ func TestAdmissionThrottlingFactors(t *testing.T) {
 		)
 	}
 	runAdmission(t, cases)
+}
+
+// TestAdmissionBlueprintExport: where an export writes, how long it keeps
+// deleting, and its selector's size are checked at admission.
+func TestAdmissionBlueprintExport(t *testing.T) {
+	const objectName = "should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'"
+	labels := func(n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprintf(`"k%d":"v"`, i)
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	runAdmission(t, []admissionCase{
+		accept("BlueprintExport", "a ConfigMap name", `{"spec":{"configMapName":"authentik-blueprints"}}`),
+		refuse("BlueprintExport", "a ConfigMap name in capitals", `{"spec":{"configMapName":"Blueprints"}}`, "spec.configMapName", objectName),
+		accept("BlueprintExport", "a mount root", `{"spec":{"secretMountRoot":"/blueprints/custom"}}`),
+		refuse("BlueprintExport", "a relative mount root", `{"spec":{"secretMountRoot":"blueprints"}}`, "spec.secretMountRoot", "should match '^/'"),
+		accept("BlueprintExport", "a retention of 1 hour", `{"spec":{"deletionRetentionHours":1}}`),
+		refuse("BlueprintExport", "a retention of 0", `{"spec":{"deletionRetentionHours":0}}`, "spec.deletionRetentionHours", "should be greater than or equal to 1"),
+		refuse("BlueprintExport", "a retention of more than 10 years", `{"spec":{"deletionRetentionHours":87601}}`, "spec.deletionRetentionHours", "should be less than or equal to 87600"),
+		accept("BlueprintExport", "64 matchLabels", `{"spec":{"flowSelector":{"matchLabels":`+labels(64)+`}}}`),
+		refuse("BlueprintExport", "65 matchLabels", `{"spec":{"flowSelector":{"matchLabels":`+labels(65)+`}}}`, "spec.flowSelector.matchLabels", "must have at most 64 items"),
+		refuse("BlueprintExport", "a label value of 64", `{"spec":{"flowSelector":{"matchLabels":{"team":"`+str(64)+`"}}}}`, "spec.flowSelector.matchLabels.team", "Too long: may not be more than 63 bytes"),
+	})
 }

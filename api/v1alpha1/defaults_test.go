@@ -118,6 +118,13 @@ func TestSchemaDefaults(t *testing.T) {
 		in:   `{"spec":{"targetRef":{"name":"f"},"stageRef":{"model":"authentik_stages_user_write.userwritestage","name":"default-source-enrollment-write"},"order":30}}`,
 		want: `{"targetRef":{"name":"f"},"stageRef":{"model":"authentik_stages_user_write.userwritestage","name":"default-source-enrollment-write"},"order":30,"evaluateOnPlan":false,"reEvaluatePolicies":true,"invalidResponseAction":"retry","policyEngineMode":"any"}`,
 	}, {
+		// No spec at all: publish every flow of the namespace to
+		// stagehand-blueprints.
+		name: "BlueprintExport without spec",
+		kind: "BlueprintExport",
+		in:   `{}`,
+		want: `{"configMapName":"stagehand-blueprints","secrets":"Mount","secretMountRoot":"/blueprints/mounted","deletionRetentionHours":168}`,
+	}, {
 		name: "WebAuthnDeviceType has no defaults",
 		kind: "WebAuthnDeviceType",
 		in:   `{"spec":{"aaguid":"ee882879-721c-4913-9775-3dfcce97072a","description":"YubiKey 5 Series"}}`,

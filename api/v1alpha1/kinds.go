@@ -17,6 +17,7 @@ const (
 	KindFlowStageBinding   = "FlowStageBinding"
 	KindSource             = "Source"
 	KindWebAuthnDeviceType = "WebAuthnDeviceType"
+	KindBlueprintExport    = "BlueprintExport"
 )
 
 // KindInfo is what stagehand knows of one of its kinds beyond the Go type,
@@ -29,7 +30,8 @@ type KindInfo struct {
 	// SubjectAccessReviews name it: "passwordstages".
 	Resource string
 	// Model is the authentik model the kind stands for:
-	// "authentik_stages_password.passwordstage".
+	// "authentik_stages_password.passwordstage". Empty for a kind that
+	// stands for no authentik object (BlueprintExport).
 	Model string
 	// Stage is true for the stage kinds: a StageReference may name them,
 	// and they are in the stages category.
@@ -52,6 +54,7 @@ var Kinds = []KindInfo{
 	{Kind: string(StageKindUserLogin), Resource: "userloginstages", Model: "authentik_stages_user_login.userloginstage", Stage: true},
 	{Kind: KindSource, Resource: "sources", Model: "authentik_core.source"},
 	{Kind: KindWebAuthnDeviceType, Resource: "webauthndevicetypes", Model: "authentik_stages_authenticator_webauthn.webauthndevicetype", ClusterScoped: true},
+	{Kind: KindBlueprintExport, Resource: "blueprintexports"},
 }
 
 // LookupKind returns the KindInfo of a kind name, false for a name that is

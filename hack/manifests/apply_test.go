@@ -81,8 +81,34 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 		must(manager, true, "patch", group, k+"/status", "default", "a +kubebuilder:rbac marker is missing")
 		must(manager, false, "update", group, k, "default", "the manager never writes specs")
 	}
-	must(manager, false, "create", "", "secrets", "default", "it only ever reads Secrets")
-	must(manager, false, "update", "", "secrets", "default", "it only ever reads Secrets")
+	must(manager, false, "create", "", "secrets", "default", "it only reads Secrets, unless deployed with config/components/blueprint-secrets")
+	must(manager, false, "update", "", "secrets", "default", "it only reads Secrets, unless deployed with config/components/blueprint-secrets")
+	// BlueprintExports write ConfigMaps, and never delete one.
+	for _, verb := range []string{"get", "list", "watch", "create", "update"} {
+		must(manager, true, verb, "", "configmaps", "default", "BlueprintExports publish into ConfigMaps")
+	}
+	must(manager, false, "delete", "", "configmaps", "default", "an export's ConfigMap goes with the export, by garbage collection")
+
+	// With the blueprint-secrets component (secrets: Inline), the manager
+	// may write Secrets too, and still not delete them.
+	secrets, err := Objects(filepath.Join(testenv.Root(), "config", "default"), "", filepath.Join(testenv.Root(), "config", "components", "blueprint-secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range secrets {
+		if o.GetKind() == "ClusterRole" || o.GetKind() == "ClusterRoleBinding" {
+			if err := env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner("manifests-test"), client.ForceOwnership); err != nil {
+				t.Errorf("applying %s %s: %v", o.GetKind(), o.GetName(), err)
+			}
+		}
+	}
+	grantDeadline := time.Now().Add(30 * time.Second)
+	for !manager.may(ctx, t, env.Client, "create", "", "secrets", "default") && time.Now().Before(grantDeadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	must(manager, true, "create", "", "secrets", "default", "config/components/blueprint-secrets grants it")
+	must(manager, true, "update", "", "secrets", "default", "config/components/blueprint-secrets grants it")
+	must(manager, false, "delete", "", "secrets", "default", "no component lets the manager delete Secrets")
 
 	// The viewer role, which callers of the API are given: read every kind,
 	// write nothing.

@@ -23,6 +23,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -132,6 +133,13 @@ type ManagerOptions struct {
 	// WrapTransport, when set, wraps the manager's connection to the API
 	// server (to count its requests, say).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Cache are the manager's cache options (controllers.CacheOptions for
+	// the controllers).
+	Cache cache.Options
+	// ExtraRoles are files, relative to the repository's root, whose
+	// ClusterRole ManagerUser is bound to as well (a component's, such as
+	// config/components/blueprint-secrets/role.yaml).
+	ExtraRoles []string
 }
 
 // StartManager starts a manager on the control plane as ManagerUser, set up
@@ -139,7 +147,7 @@ type ManagerOptions struct {
 // limit, no metrics or probe listeners), and returns it with a function that
 // stops it and waits for it to stop.
 func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error) {
-	cfg, err := e.managerConfig()
+	cfg, err := e.managerConfig(append([]string{filepath.Join("config", "rbac", "role.yaml")}, opts.ExtraRoles...))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,6 +156,7 @@ func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 Scheme(),
+		Cache:                  opts.Cache,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
@@ -183,12 +192,40 @@ func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error)
 	return mgr, stop, nil
 }
 
-// managerConfig binds the generated ClusterRole to ManagerUser and returns
-// a connection as that user, without a client-side rate limit (as
-// ctrl.GetConfig gives the real manager).
-func (e *Env) managerConfig() (*rest.Config, error) {
+// managerConfig binds the ClusterRole of each file (the generated one,
+// config/rbac/role.yaml, first) to ManagerUser and returns a connection as
+// that user, without a client-side rate limit (as ctrl.GetConfig gives the
+// real manager).
+func (e *Env) managerConfig(roles []string) (*rest.Config, error) {
 	ctx := context.Background()
-	path := filepath.Join(Root(), "config", "rbac", "role.yaml")
+	for i, file := range roles {
+		path := filepath.Join(Root(), file)
+		role, err := readClusterRole(path)
+		if err != nil {
+			return nil, err
+		}
+		role.ObjectMeta = metav1.ObjectMeta{Name: fmt.Sprintf("stagehand-test-manager-%d", i)}
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: ManagerUser}},
+		}
+		for _, o := range []client.Object{role, binding} {
+			if err := e.Client.Create(ctx, o); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cfg, err := e.AddUser(ManagerUser)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS = -1
+	return cfg, nil
+}
+
+// readClusterRole reads the first ClusterRole of a YAML file.
+func readClusterRole(path string) (*rbacv1.ClusterRole, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -201,21 +238,5 @@ func (e *Env) managerConfig() (*rest.Config, error) {
 			return nil, fmt.Errorf("reading the ClusterRole of %s: %w", path, err)
 		}
 	}
-	role.ObjectMeta = metav1.ObjectMeta{Name: "stagehand-test-manager"}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: ManagerUser}},
-	}
-	for _, o := range []client.Object{&role, binding} {
-		if err := e.Client.Create(ctx, o); err != nil {
-			return nil, err
-		}
-	}
-	cfg, err := e.AddUser(ManagerUser)
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS = -1
-	return cfg, nil
+	return &role, nil
 }

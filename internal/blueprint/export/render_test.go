@@ -557,7 +557,11 @@ func TestDocsExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, block, ok := strings.Cut(string(docs), "```yaml\n")
+	_, example, found := strings.Cut(string(docs), "## An example")
+	if !found {
+		t.Fatal(`docs/blueprints.md has no "## An example" section`)
+	}
+	_, block, ok := strings.Cut(example, "```yaml\n")
 	block, _, ok2 := strings.Cut(block, "```")
 	if !ok || !ok2 {
 		t.Fatal("docs/blueprints.md has no yaml block")

@@ -1,0 +1,332 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/blueprint"
+	"github.com/stagehand-dev/stagehand/internal/blueprint/export"
+)
+
+// world is a namespace's objects, from which publish's input is built.
+type world struct {
+	flows    []*flowsv1alpha1.Flow
+	bindings []*flowsv1alpha1.FlowStageBinding
+	stages   []client.Object
+}
+
+func (w *world) flow(name string) *flowsv1alpha1.Flow {
+	f := &flowsv1alpha1.Flow{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}, Spec: flowsv1alpha1.FlowSpec{Title: name, Designation: flowsv1alpha1.FlowDesignationAuthentication}}
+	w.flows = append(w.flows, f)
+	return f
+}
+
+func (w *world) bind(flow string, kind flowsv1alpha1.StageKind, stage string, order int32) {
+	w.bindings = append(w.bindings, &flowsv1alpha1.FlowStageBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: flow + "-" + stage},
+		Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef: flowsv1alpha1.LocalObjectReference{Name: flow},
+			StageRef:  flowsv1alpha1.StageReference{Kind: kind, Name: stage},
+			Order:     order,
+		},
+	})
+}
+
+func (w *world) password(name string) {
+	w.stages = append(w.stages, &flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}, Spec: flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}}})
+}
+
+func (w *world) login(name string) {
+	w.stages = append(w.stages, &flowsv1alpha1.UserLoginStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}})
+}
+
+// input renders every flow of the world (all selected, all Ready unless
+// held back) over what was published before.
+func (w *world) input(t *testing.T, prev *publication, now time.Time, heldBack ...string) publishInput {
+	t.Helper()
+	in := publishInput{
+		namespace: "ns", flowNames: map[string]bool{}, flowSlugs: map[string]bool{}, stages: map[string]bool{},
+		prev: map[string]*blueprint.Blueprint{}, prevSecret: map[string]bool{}, since: map[string]map[string]time.Time{},
+		now: now, retention: time.Hour,
+	}
+	objs := []client.Object{}
+	for _, f := range w.flows {
+		objs = append(objs, f)
+		in.flowNames[f.Name], in.flowSlugs[f.EffectiveSlug()] = true, true
+	}
+	for _, s := range w.stages {
+		objs = append(objs, s)
+		in.stages[stageIdentity(mustModel(flowsv1alpha1.KindOf(s)), s.(flowsv1alpha1.Stage).StageName())] = true
+	}
+	lookup, err := export.Objects(objs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range w.flows {
+		st := flowState{name: f.Name}
+		if contains(heldBack, f.Name) {
+			st.heldBack = "the Flow is not Ready"
+		} else {
+			var bindings []flowsv1alpha1.FlowStageBinding
+			for _, b := range w.bindings {
+				if b.Spec.TargetRef.Name == f.Name {
+					bindings = append(bindings, *b)
+				}
+			}
+			res, err := export.Render(f, bindings, lookup, export.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.result = res
+		}
+		in.flows = append(in.flows, st)
+	}
+	if prev != nil {
+		// As published: encoded, then read back.
+		for _, d := range prev.docs {
+			b, err := blueprint.Encode(d.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := blueprint.Decode(d.key, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.prev[d.key] = doc
+			in.prevSecret[d.key] = d.secret
+		}
+		in.since = prev.since
+	}
+	return in
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// absentOf lists "model name-or-slug-or-order" of a publication's absent
+// entries, by document key.
+func absentOf(p *publication) map[string][]string {
+	out := map[string][]string{}
+	for _, d := range p.docs {
+		for _, e := range d.doc.Entries {
+			if e.State != blueprint.StateAbsent {
+				continue
+			}
+			what := e.Model
+			for _, f := range e.Identifiers {
+				switch v := f.Value.(type) {
+				case string:
+					what += " " + v
+				case int64:
+					what += " order"
+				}
+			}
+			out[d.key] = append(out[d.key], what)
+		}
+	}
+	return out
+}
+
+func keys(p *publication) []string {
+	var out []string
+	for _, d := range p.docs {
+		out = append(out, d.key)
+	}
+	return out
+}
+
+func encoded(t *testing.T, b *blueprint.Blueprint) string {
+	t.Helper()
+	out, err := blueprint.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func mustPublish(t *testing.T, in publishInput) *publication {
+	t.Helper()
+	p, err := publish(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPublish(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	const binding = "authentik_flows.flowstagebinding"
+
+	t.Run("every Ready flow, one document each, nothing to delete", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.flow("other")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		p := mustPublish(t, w.input(t, nil, t0))
+		g.Expect(keys(p)).To(Equal([]string{"login.yaml", "other.yaml"}))
+		g.Expect(p.deletions).To(BeZero())
+		g.Expect(p.nextExpiry).To(BeZero())
+	})
+
+	t.Run("a held-back flow keeps its last document; one never published has none", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.flow("new")
+		p := mustPublish(t, w.input(t, first, t0.Add(time.Minute), "login", "new"))
+		g.Expect(keys(p)).To(Equal([]string{"login.yaml"}))
+		g.Expect(encoded(t, p.docs[0].doc)).To(Equal(encoded(t, first.docs[0].doc)), "the last good document, unchanged")
+	})
+
+	t.Run("a deleted binding is deleted in authentik; its stage, still in the cluster, is not", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.login("sign-in")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		w.bind("login", flowsv1alpha1.StageKindUserLogin, "sign-in", 20)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings = w.bindings[:1]
+		p := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(absentOf(p)).To(Equal(map[string][]string{"login.yaml": {binding + " order"}}))
+		g.Expect(p.deletions).To(Equal(1))
+		g.Expect(p.nextExpiry).To(Equal(time.Hour))
+	})
+
+	t.Run("a stage deleted with its binding is deleted in authentik, binding first", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.login("sign-in")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		w.bind("login", flowsv1alpha1.StageKindUserLogin, "sign-in", 20)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings, w.stages = w.bindings[:1], w.stages[:1]
+		p := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(absentOf(p)).To(Equal(map[string][]string{"login.yaml": {binding + " order", "authentik_stages_user_login.userloginstage sign-in"}}))
+	})
+
+	t.Run("a stage another document still declares is not deleted", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("a")
+		w.flow("b")
+		w.password("pw")
+		w.bind("a", flowsv1alpha1.StageKindPassword, "pw", 10)
+		w.bind("b", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		// The stage object is gone, b is held back and still declares it.
+		w.bindings, w.stages = w.bindings[1:], nil
+		p := mustPublish(t, w.input(t, first, t0.Add(time.Minute), "b"))
+		g.Expect(absentOf(p)).To(Equal(map[string][]string{"a.yaml": {binding + " order"}}))
+	})
+
+	t.Run("a deleted flow is deleted in authentik, by a document of its own, until the retention ends", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.flows, w.bindings, w.stages = nil, nil, nil
+		p := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(keys(p)).To(Equal([]string{"login.yaml"}))
+		g.Expect(absentOf(p)).To(Equal(map[string][]string{"login.yaml": {binding + " order", "authentik_stages_password.passwordstage pw", "authentik_flows.flow login"}}))
+		g.Expect(p.docs[0].doc.Metadata.Name).To(Equal("stagehand ns/login"))
+
+		// Later, within the retention: the same deletions, the same first
+		// publication time.
+		later := mustPublish(t, w.input(t, p, t0.Add(30*time.Minute)))
+		g.Expect(absentOf(later)).To(Equal(absentOf(p)))
+		g.Expect(later.since).To(Equal(p.since))
+		g.Expect(later.nextExpiry).To(Equal(31 * time.Minute))
+
+		// Past it: nothing left to publish.
+		done := mustPublish(t, w.input(t, later, t0.Add(2*time.Hour)))
+		g.Expect(done.docs).To(BeEmpty())
+	})
+
+	t.Run("a flow that is deselected is no longer published, and nothing of it is deleted", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		in := w.input(t, first, t0.Add(time.Minute))
+		in.flows = nil // still in the namespace, no longer selected
+		p := mustPublish(t, in)
+		g.Expect(p.docs).To(BeEmpty())
+	})
+
+	t.Run("a deletion stops when the object is declared again", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		saved := w.bindings
+		w.bindings = nil
+		deleting := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(deleting.deletions).To(Equal(1))
+		w.bindings = saved
+		back := mustPublish(t, w.input(t, deleting, t0.Add(2*time.Minute)))
+		g.Expect(back.deletions).To(BeZero())
+		g.Expect(back.since).To(BeEmpty())
+	})
+
+	t.Run("a binding that moves is a new binding: the old one is deleted", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings[0].Spec.Order = 20
+		p := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(p.deletions).To(Equal(1))
+		last := p.docs[0].doc.Entries[len(p.docs[0].doc.Entries)-1]
+		g.Expect(last.State).To(Equal(blueprint.StateAbsent))
+		order, _ := last.Identifiers.Get("order")
+		g.Expect(order).To(Equal(int64(10)))
+	})
+}
+
+func TestApplyOrder(t *testing.T) {
+	g := NewWithT(t)
+	state := func(name, slug string, refs ...string) flowState {
+		return flowState{name: name, result: &export.Result{
+			Blueprint: &blueprint.Blueprint{Entries: []blueprint.Entry{{Model: "authentik_flows.flow", ID: "flow", Identifiers: blueprint.Map{{Key: "slug", Value: slug}}}}},
+			FlowRefs:  refs,
+		}}
+	}
+	got := applyOrder("ns", []flowState{
+		state("login", "login-slug", "recovery-slug", "elsewhere"),
+		state("recovery", "recovery-slug", "login-slug"), // would close a cycle
+		state("change", "change-slug", "recovery-slug"),
+		{name: "held", heldBack: "not Ready"},
+	})
+	g.Expect(got).To(Equal(map[string][]string{
+		"change": {"stagehand ns/recovery"},
+		"login":  {"stagehand ns/recovery"},
+	}))
+}
