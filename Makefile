@@ -73,8 +73,8 @@ vet: ## Run go vet.
 
 .PHONY: lint
 lint: ## Run golangci-lint, and kube-api-linter on api/ (.golangci.yml), on every module of stagehand's code.
-	$(GOLANGCI_LINT) run $(LINTFLAGS) ./...
-	@for m in $(TEST_MODULES); do echo "cd $$m && golangci-lint run ./..."; (cd $$m && $(GOLANGCI_LINT) run $(LINTFLAGS) ./...) || exit 1; done
+	$(GOLANGCI_LINT) run ./... $(LINTFLAGS)
+	@for m in $(TEST_MODULES); do echo "cd $$m && golangci-lint run ./..."; (cd $$m && $(GOLANGCI_LINT) run ./... $(LINTFLAGS)) || exit 1; done
 
 .PHONY: verify
 verify: manifests generate release ## Regenerate everything and fail if the tree changed (generated code is never edited by hand); then lint.
