@@ -1,9 +1,10 @@
 # stagehand's Makefile. `make help` lists the targets.
 #
 # Everything the targets need is built from Go modules at pinned versions:
-# controller-gen from hack/tools/go.mod, kube-apiserver and etcd from
-# hack/controlplane/go.mod. Nothing is downloaded from anywhere but the Go
-# module proxy, and nothing needs installing by hand beyond Go itself.
+# controller-gen from hack/tools/go.mod, golangci-lint with kube-api-linter
+# from hack/lint/go.mod, kube-apiserver and etcd from hack/controlplane/go.mod.
+# Nothing is downloaded from anywhere but the Go module proxy, and nothing
+# needs installing by hand beyond Go itself.
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -24,6 +25,10 @@ CONTROLPLANE := $(KUBEBUILDER_ASSETS)/kube-apiserver $(KUBEBUILDER_ASSETS)/etcd
 GO ?= go
 TOOLS := $(GO) tool -modfile=$(CURDIR)/hack/tools/go.mod
 CONTROLLER_GEN := $(TOOLS) controller-gen
+# golangci-lint with kube-api-linter compiled in (.golangci.yml says what
+# runs). `go tool` builds it once into the Go build cache (a few minutes the
+# first time) and reuses it after.
+GOLANGCI_LINT := $(GO) tool -modfile=$(CURDIR)/hack/lint/go.mod golangci-lint-kube-api-linter
 
 # Go modules of their own, apart from the manager's dependency graph, whose
 # tests `make test` runs too: hack/helm tests the Helm chart with Helm's Go
@@ -34,6 +39,9 @@ TEST_MODULES := hack/helm
 # because go test's result cache cannot see everything a test depends on:
 # TestDev builds and runs bin/manager, whose sources are not its package's.
 TESTFLAGS ?= -count=1
+# Flags for `make lint` (for example LINTFLAGS=--fix to apply the fixes the
+# linters suggest).
+LINTFLAGS ?=
 # Where `make dev` serves the API.
 DEV_API_ADDR ?= 127.0.0.1:9000
 # Set to none to run `make dev` without authentication.
@@ -63,17 +71,22 @@ fmt: ## Run go fmt.
 vet: ## Run go vet.
 	$(GO) vet ./...
 
+.PHONY: lint
+lint: ## Run golangci-lint, and kube-api-linter on api/ (.golangci.yml), on every module of stagehand's code.
+	$(GOLANGCI_LINT) run ./... $(LINTFLAGS)
+	@for m in $(TEST_MODULES); do echo "cd $$m && golangci-lint run ./..."; (cd $$m && $(GOLANGCI_LINT) run ./... $(LINTFLAGS)) || exit 1; done
+
 .PHONY: verify
-verify: manifests generate release ## Regenerate everything and fail if the tree changed (generated code is never edited by hand).
+verify: manifests generate release ## Regenerate everything and fail if the tree changed (generated code is never edited by hand); then lint.
 	@$(GO) mod tidy -diff
 	@cd hack/tools && $(GO) mod tidy -diff
+	@cd hack/lint && $(GO) mod tidy -diff
 	@cd hack/controlplane && $(GO) mod tidy -diff
 	@for m in $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@git diff --exit-code -- api config dist || { echo "generated files are stale: run 'make manifests generate release' and commit the result"; exit 1; }
 	@test -z "$$(git status --porcelain -- api config dist)" || { echo "untracked or stale generated files:"; git status --porcelain -- api config dist; exit 1; }
-	$(GO) vet ./...
-	@for m in $(TEST_MODULES); do echo "cd $$m && $(GO) vet ./..."; (cd $$m && $(GO) vet ./...) || exit 1; done
+	@$(MAKE) --no-print-directory lint LINTFLAGS=
 
 .PHONY: test
 test: test-unit test-e2e ## Run every test: the unit and envtest tests, then the end-to-end ones.

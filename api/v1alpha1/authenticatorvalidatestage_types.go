@@ -163,14 +163,18 @@ type AuthenticatorValidateStageSpec struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type AuthenticatorValidateStage struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata: name, namespace, labels
+	// and annotations.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the stage as authentik knows it. Every field has a default, so
 	// an empty spec is authentik's default validation stage.
 	// +kubebuilder:default={}
 	// +optional
-	Spec AuthenticatorValidateStageSpec `json:"spec,omitempty"`
+	Spec AuthenticatorValidateStageSpec `json:"spec,omitzero"`
 
 	// status reports whether every reference resolves.
 	// +optional

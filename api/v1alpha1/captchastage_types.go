@@ -47,6 +47,13 @@ type CaptchaStageSpec struct {
 	// +optional
 	Interactive *bool `json:"interactive,omitempty"`
 
+	// The score thresholds are floats, against the API conventions, because
+	// authentik's are: FloatField(default=0.5) and FloatField(default=1.0) in
+	// its model, JSON numbers in its API, compared with the provider's score,
+	// itself a fraction of 1 (reCAPTCHA v3 answers 0.0 to 1.0). An integer
+	// scale of stagehand's own would make manifests disagree with authentik's
+	// documentation. (.golangci.yml lets nofloats pass them.)
+
 	// scoreMinThreshold is the lowest score, from 0 to 1, that passes.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1
@@ -80,7 +87,11 @@ type CaptchaStageSpec struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type CaptchaStage struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata: name, namespace, labels
+	// and annotations.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the stage as authentik knows it.

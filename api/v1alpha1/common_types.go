@@ -73,12 +73,6 @@ const (
 
 // Status is the observed state every stagehand kind reports.
 type Status struct {
-	// observedGeneration is the metadata.generation the conditions describe.
-	// When it is lower than metadata.generation, the controller has not yet
-	// looked at the latest change.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
 	// conditions describe the object's state: Ready (True or False, with a
 	// reason and a message naming every problem reference); while it is
 	// False, Reconciling (waiting for something that may still appear) or
@@ -89,6 +83,12 @@ type Status struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the metadata.generation the conditions describe.
+	// When it is lower than metadata.generation, the controller has not yet
+	// looked at the latest change.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
 // LocalObjectReference names an object by name. The object is looked up in the

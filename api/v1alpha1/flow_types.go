@@ -108,6 +108,7 @@ type FlowSpec struct {
 // FlowPlanStage is one stage of a flow's plan, as bound by a FlowStageBinding.
 type FlowPlanStage struct {
 	// order of the stage in the flow; lower runs first.
+	// +required
 	Order int32 `json:"order"`
 
 	// kind of the stage object; empty for a stage that lives only in
@@ -117,17 +118,23 @@ type FlowPlanStage struct {
 
 	// model of a stage that lives only in authentik (see StageReference),
 	// which stagehand does not check.
+	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	Model string `json:"model,omitempty"`
 
 	// name of the stage.
+	// +kubebuilder:validation:MaxLength=253
+	// +required
 	Name string `json:"name"`
 
 	// binding is the name of the FlowStageBinding that puts the stage here.
+	// +kubebuilder:validation:MaxLength=253
+	// +required
 	Binding string `json:"binding"`
 
 	// ready is true when the binding and the stage are both Ready (for a
 	// stage that lives only in authentik: when the binding is).
+	// +required
 	Ready bool `json:"ready"`
 }
 
@@ -135,7 +142,9 @@ type FlowPlanStage struct {
 type FlowStatus struct {
 	Status `json:",inline"`
 
-	// slug is the flow's effective slug: spec.slug, else metadata.name.
+	// slug is the flow's effective slug: spec.slug, else metadata.name
+	// (which is at most 50 characters when spec.slug is not set).
+	// +kubebuilder:validation:MaxLength=50
 	// +optional
 	Slug string `json:"slug,omitempty"`
 
@@ -161,7 +170,11 @@ type FlowStatus struct {
 // +kubebuilder:validation:XValidation:rule="has(self.spec.slug) || self.metadata.name.matches('^[-a-zA-Z0-9_]+$')",message="metadata.name is the flow's slug when spec.slug is not set, and a slug may only contain letters, numbers, underscores or hyphens: set spec.slug"
 // +kubebuilder:validation:XValidation:rule="has(self.spec.slug) || size(self.metadata.name) <= 50",message="metadata.name is the flow's slug when spec.slug is not set, and a slug has at most 50 characters: set spec.slug"
 type Flow struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata: name, namespace, labels
+	// and annotations.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the flow as authentik knows it.

@@ -22,7 +22,7 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "flows.stagehand.dev", Version: "v1alpha1"}
 
 	// SchemeBuilder registers the stagehand kinds with a runtime.Scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion} //nolint:staticcheck // deprecated to keep api packages' imports small, but this one imports controller-runtime anyway (kinds.go)
 
 	// AddToScheme adds the stagehand kinds to a runtime.Scheme.
 	AddToScheme = SchemeBuilder.AddToScheme

@@ -23,6 +23,8 @@ const (
 // KindInfo is what stagehand knows of one of its kinds beyond the Go type,
 // which the scheme holds (each kind's init registers it with SchemeBuilder).
 // +kubebuilder:object:generate=false
+//
+//nolint:kubeapilinter // a table in Go, never serialized: not an API type
 type KindInfo struct {
 	// Kind is the kind's name, as in a manifest: "PasswordStage".
 	Kind string

@@ -40,13 +40,17 @@ type SourceSpec struct {
 // +kubebuilder:validation:XValidation:rule="(has(self.spec) && has(self.spec.slug)) || self.metadata.name.matches('^[-a-zA-Z0-9_]+$')",message="metadata.name is the source's slug when spec.slug is not set, and a slug may only contain letters, numbers, underscores or hyphens: set spec.slug"
 // +kubebuilder:validation:XValidation:rule="(has(self.spec) && has(self.spec.slug)) || size(self.metadata.name) <= 50",message="metadata.name is the source's slug when spec.slug is not set, and a slug has at most 50 characters: set spec.slug"
 type Source struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata: name, namespace, labels
+	// and annotations.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the source as the stages see it.
 	// +kubebuilder:default={}
 	// +optional
-	Spec SourceSpec `json:"spec,omitempty"`
+	Spec SourceSpec `json:"spec,omitzero"`
 
 	// status reports the source's readiness.
 	// +optional

@@ -58,9 +58,8 @@ type UserLoginStageSpec struct {
 	// +optional
 	GeoIPBinding GeoIPBinding `json:"geoipBinding,omitempty"`
 
-	// rememberDevice, when not zero, has authentik keep a cookie for this
-	// long that remembers the device the user signed in from. Default
-	// "days=30".
+	// rememberDevice is how long authentik keeps a cookie that remembers the
+	// device the user signed in from; zero keeps none. Default "days=30".
 	// +kubebuilder:default="days=30"
 	// +optional
 	RememberDevice TimeDelta `json:"rememberDevice,omitempty"`
@@ -78,13 +77,17 @@ type UserLoginStageSpec struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type UserLoginStage struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata: name, namespace, labels
+	// and annotations.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the stage as authentik knows it.
 	// +kubebuilder:default={}
 	// +optional
-	Spec UserLoginStageSpec `json:"spec,omitempty"`
+	Spec UserLoginStageSpec `json:"spec,omitzero"`
 
 	// status reports the stage's readiness.
 	// +optional

@@ -35,7 +35,7 @@ func (d *dev) waitForAPI(ctx context.Context) (string, error) {
 		select {
 		case err := <-d.exited:
 			d.manager = nil
-			return "", fmt.Errorf("the manager exited before its API served (%v)", err)
+			return "", fmt.Errorf("the manager exited before its API served (%w)", err)
 		default:
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

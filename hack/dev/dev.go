@@ -228,11 +228,11 @@ func (d *dev) startManager(ctx context.Context) error {
 func (d *dev) stopManager() {
 	_ = syscall.Kill(-d.manager.Process.Pid, syscall.SIGTERM)
 	select {
-	case <-d.exited:
+	case <-d.exited: //nolint:errcheck // how a manager told to stop exited says nothing
 	case <-time.After(10 * time.Second):
 		fmt.Fprintln(os.Stderr, "the manager did not stop within 10s; killing it")
 		_ = syscall.Kill(-d.manager.Process.Pid, syscall.SIGKILL)
-		<-d.exited
+		<-d.exited //nolint:errcheck // killed: its exit status is SIGKILL's
 	}
 	d.manager = nil
 }

@@ -76,7 +76,7 @@ func TestDev(t *testing.T) {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Signal(syscall.SIGINT)
 			select {
-			case <-exited:
+			case <-exited: //nolint:errcheck // the test is over; only that it stopped matters
 			case <-time.After(time.Minute):
 				_ = cmd.Process.Kill()
 			}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,7 +39,7 @@ func page(values url.Values, count int) (p pagination, lo, hi int, ok bool) {
 	if vs, has := values["page_size"]; has {
 		if n, err := pyInt(last(vs)); err == nil && n > 0 {
 			size = min(n, maxPageSize)
-		} else if ne, isNum := err.(*strconv.NumError); isNum && ne.Err == strconv.ErrRange && !strings.HasPrefix(strings.TrimSpace(last(vs)), "-") {
+		} else if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(strings.TrimSpace(last(vs)), "-") {
 			size = maxPageSize
 		}
 	}

@@ -45,7 +45,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep, pk, isDetail, label := s.route(r.URL.Path)
 	defer func() {
 		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
+			if p == http.ErrAbortHandler { //nolint:errorlint // a recovered panic value, compared as net/http compares it
 				panic(p)
 			}
 			s.log.Error(fmt.Errorf("panic: %v", p), "answering an API request", "method", r.Method, "path", r.URL.Path)

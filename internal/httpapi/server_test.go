@@ -45,7 +45,8 @@ func TestStartAndShutdown(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatalf("Start returned %v after the context ended", err)
 	}
-	if _, err := http.Get(url); err == nil {
+	if resp, err := http.Get(url); err == nil {
+		resp.Body.Close()
 		t.Fatal("still serving after shutdown")
 	}
 }
