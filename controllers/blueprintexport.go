@@ -225,7 +225,7 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 			}
 			v, ok := s.Data[ref.Key]
 			if !ok {
-				return "", fmt.Errorf("Secret %q has no key %q", ref.Name, ref.Key)
+				return "", fmt.Errorf("the Secret %q has no key %q", ref.Name, ref.Key)
 			}
 			return string(v), nil
 		}

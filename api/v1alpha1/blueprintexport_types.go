@@ -89,7 +89,8 @@ type LabelSelectorRequirement struct {
 	// +required
 	Operator metav1.LabelSelectorOperator `json:"operator"`
 
-	// values, for In and NotIn; empty for Exists and DoesNotExist.
+	// values are the values of In and NotIn; empty for Exists and
+	// DoesNotExist.
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=63
@@ -169,27 +170,32 @@ type BlueprintExportSpec struct {
 // PublishedFlow is one selected flow and its published document.
 type PublishedFlow struct {
 	// name of the Flow.
+	// +kubebuilder:validation:MaxLength=253
 	// +required
 	Name string `json:"name"`
 
 	// key of its document in the ConfigMap (or Secret): <name>.yaml. Empty
 	// while nothing has been published for the flow.
+	// +kubebuilder:validation:MaxLength=258
 	// +optional
 	Key string `json:"key,omitempty"`
 
 	// in is where the document is: ConfigMap, or Secret when it carries
 	// secret material.
+	// +kubebuilder:validation:MaxLength=16
 	// +optional
 	In string `json:"in,omitempty"`
 
 	// hash is the SHA-256 of the published document, as authentik hashes a
 	// blueprint file to decide whether to apply it again.
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	Hash string `json:"hash,omitempty"`
 
-	// heldBack, when set, says why the flow's current state is not
+	// heldBack says, when set, why the flow's current state is not
 	// published (it is not Ready): its last published document, if any,
 	// stays, so that a broken change never breaks a working login.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	HeldBack string `json:"heldBack,omitempty"`
 }
@@ -199,11 +205,13 @@ type BlueprintExportStatus struct {
 	Status `json:",inline"`
 
 	// configMap is the ConfigMap the documents are written to.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ConfigMap string `json:"configMap,omitempty"`
 
 	// secret is the Secret the documents that carry secret material are
 	// written to (secrets: Inline), if any.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Secret string `json:"secret,omitempty"`
 
@@ -218,6 +226,7 @@ type BlueprintExportStatus struct {
 	// blueprints.secrets, or the stages that need them fail to apply.
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=253
 	// +optional
 	MountedSecrets []string `json:"mountedSecrets,omitempty"`
 
@@ -242,7 +251,11 @@ type BlueprintExportStatus struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BlueprintExport struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata: name, namespace, labels
+	// and annotations.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec selects the flows and names the ConfigMap. Every field has a
@@ -250,7 +263,7 @@ type BlueprintExport struct {
 	// ConfigMap stagehand-blueprints.
 	// +kubebuilder:default={}
 	// +optional
-	Spec BlueprintExportSpec `json:"spec,omitempty"`
+	Spec BlueprintExportSpec `json:"spec,omitzero"`
 
 	// status reports what is published.
 	// +optional
