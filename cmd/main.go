@@ -15,6 +15,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -50,6 +51,9 @@ func main() {
 	flag.DurationVar(&o.apiRequestTimeout, "api-request-timeout", httpapi.DefaultRequestTimeout, "Longest the API spends on one request.")
 	flag.StringVar(&o.apiTLSCertFile, "api-tls-cert-file", "", "Certificate (PEM) the API serves HTTPS with, reloaded when it changes. With --api-tls-key-file; without both, the API serves plain HTTP.")
 	flag.StringVar(&o.apiTLSKeyFile, "api-tls-key-file", "", "Private key (PEM) of --api-tls-cert-file.")
+	flag.IntVar(&o.concurrency, "concurrency", 4, "How many objects of one kind are reconciled at once (per controller).")
+	flag.Float64Var(&o.qps, "kube-api-qps", -1, "Requests per second the manager's client sends the API server, on average. Negative (the default) sets no client-side limit: the API server's priority and fairness governs.")
+	flag.IntVar(&o.burst, "kube-api-burst", 0, "Requests the manager's client may send the API server in a burst, above --kube-api-qps. With a negative --kube-api-qps it is unused.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -77,6 +81,9 @@ type runOptions struct {
 	apiRequestTimeout time.Duration
 	apiTLSCertFile    string
 	apiTLSKeyFile     string
+	concurrency       int
+	qps               float64
+	burst             int
 }
 
 func run(o runOptions) error {
@@ -89,6 +96,10 @@ func run(o runOptions) error {
 	if err != nil {
 		return fmt.Errorf("finding the cluster (in-cluster config, --kubeconfig, $KUBECONFIG or ~/.kube/config): %w", err)
 	}
+	if o.concurrency < 1 {
+		return fmt.Errorf("--concurrency=%d: at least 1", o.concurrency)
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 
 	var tlsOpts []func(*tls.Config)
 	if !o.enableHTTP2 {
@@ -107,6 +118,7 @@ func run(o runOptions) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         controllers.CacheOptions(),
+		Controller:                    config.Controller{MaxConcurrentReconciles: o.concurrency},
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
 		LeaderElection:                o.leaderElect,

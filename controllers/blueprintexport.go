@@ -231,7 +231,10 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		}
 	}
 	lookup := export.Reader(ctx, r.client, ns)
+	// By name: the cache lists in no particular order, and status.flows must
+	// not change with it.
 	selected := slices.DeleteFunc(slices.Clone(flows.Items), func(f flowsv1alpha1.Flow) bool { return !selector.Matches(labels.Set(f.Labels)) })
+	slices.SortFunc(selected, func(a, b flowsv1alpha1.Flow) int { return strings.Compare(a.Name, b.Name) })
 	states := make([]flowState, 0, len(selected))
 	rendered := map[string]*flowsv1alpha1.Flow{}
 	bindingsOf := map[string][]flowsv1alpha1.FlowStageBinding{}

@@ -199,13 +199,25 @@ type statusWriter struct {
 // write patches obj's status from before's when it changed (one patch, a
 // JSON merge patch of the status only), then announces each fresh warning as
 // a Warning Event. When nothing changed it writes nothing.
+//
+// The patch carries before's resourceVersion: a reconcile that read a stale
+// copy of obj from the cache (one that does not show this controller's
+// previous write yet) would otherwise write again what was just written,
+// with only its times changed. Such a write is refused as a conflict, and
+// dropped: the event of the write it lost to brings a reconcile that reads
+// the current copy.
 func (w statusWriter) write(ctx context.Context, obj, before client.Object, fresh []warning) error {
 	if equality.Semantic.DeepEqual(before, obj) {
 		return nil
 	}
-	if err := w.client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		if apierrors.IsNotFound(err) {
+	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+	if err := w.client.Status().Patch(ctx, obj, patch); err != nil {
+		switch {
+		case apierrors.IsNotFound(err):
 			// Deleted since we read it: nothing left to report on.
+			return nil
+		case apierrors.IsConflict(err):
+			log.FromContext(ctx).V(1).Info("status changed since it was read; the newer copy is evaluated next")
 			return nil
 		}
 		return fmt.Errorf("patching status: %w", err)

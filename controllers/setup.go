@@ -38,11 +38,15 @@ const EventSource = "stagehand"
 
 // CacheOptions are the manager's cache options: it caches only the
 // ConfigMaps stagehand writes (BlueprintExports'), not every ConfigMap of
-// the cluster.
+// the cluster, and no object's managedFields, which nothing reads and which
+// would otherwise take a good part of the cache's memory.
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{LabelManagedBy: managedBy})},
-	}}
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{LabelManagedBy: managedBy})},
+		},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
 }
 
 // SetupWithManager registers every stagehand reconciler with the manager:

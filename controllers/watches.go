@@ -100,13 +100,13 @@ func requests(list client.ObjectList, skip client.Object) []reconcile.Request {
 // (creations, deletions, and any update but the informer's resyncs). Spec
 // changes are the point; a status change is almost always the controller's
 // own write, and the reconcile it causes computes the same status and writes
-// nothing. It is there for the write that raced a change: a reconcile that
-// reads its object from a cache not yet showing the controller's previous
-// write computes a status equal to the stale one and writes nothing (a
-// referenced object created and deleted in quick succession, say); when the
-// previous write reaches the cache, the reconcile it causes sees the
-// difference and corrects it. A change of metadata alone (a label) costs a
-// reconcile that writes nothing.
+// nothing. It is there for the reconciles that read their object from a
+// cache not yet showing the controller's previous write: one that computes
+// a status equal to the stale one writes nothing, one that computes another
+// has its write refused as a conflict (statusWriter.write); either way, when
+// the previous write reaches the cache, the reconcile it causes sees the
+// current copy and corrects what needs correcting. A change of metadata
+// alone (a label) costs a reconcile that writes nothing.
 var ownChanges = predicate.ResourceVersionChangedPredicate{}
 
 // onExistence passes creations and deletions: for references whose target

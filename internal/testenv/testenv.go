@@ -25,6 +25,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -155,8 +156,11 @@ func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error)
 		cfg.Wrap(opts.WrapTransport)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 Scheme(),
-		Cache:                  opts.Cache,
+		Scheme: Scheme(),
+		Cache:  opts.Cache,
+		// As the manager's --concurrency default: tests see the
+		// reconciles of one kind run side by side, as in production.
+		Controller:             config.Controller{MaxConcurrentReconciles: 4},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
