@@ -23,8 +23,12 @@ const (
 	msgInvalidModelChoice = "Select a valid choice. That choice is not one of the available choices."
 	// ChoiceField and ModelMultipleChoiceField: the value is quoted.
 	msgInvalidChoice = "Select a valid choice. %s is not one of the available choices."
-	// UUIDField, reached by ModelMultipleChoiceField before the lookup.
+	// The model's UUIDField, reached by ModelMultipleChoiceField before the
+	// lookup.
 	msgInvalidUUID = "“%s” is not a valid UUID."
+	// The form's UUIDField, which django-filter's UUIDFilter uses (a
+	// primary key filter: flow_uuid, fsb_uuid, pbm_uuid, stage_uuid).
+	msgEnterValidUUID = "Enter a valid UUID."
 	// DecimalField, which django-filter uses for every number filter.
 	msgInvalidNumber = "Enter a number."
 	// DRF's BooleanField. django-filter's BooleanWidget reads anything
@@ -86,6 +90,30 @@ func nameFilter[R any](get func(*R) string) filterDef[R] {
 			return nil, "", nil
 		}
 		return func(r *R) bool { return get(r) == v }, "", nil
+	}}
+}
+
+// charFilter is a text field other than name (django-filter's CharFilter):
+// an exact, case-sensitive match.
+func charFilter[R any](param string, get func(*R) string) filterDef[R] {
+	f := nameFilter(get)
+	f.param = param
+	return f
+}
+
+// uuidFilter is a UUID field (django-filter's UUIDFilter): any spelling of
+// a UUID that Python reads, matched against the canonical form.
+func uuidFilter[R any](param string, get func(*R) string) filterDef[R] {
+	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+		v := last(values)
+		if v == "" {
+			return nil, "", nil
+		}
+		uid, ok := parsePK(v)
+		if !ok {
+			return nil, msgEnterValidUUID, nil
+		}
+		return func(r *R) bool { return get(r) == uid }, "", nil
 	}}
 }
 
@@ -152,10 +180,11 @@ func choiceFilter[R any](param string, choices []string, get func(*R) string) fi
 type uidTarget []string
 
 var (
-	targetFlow     = uidTarget{flowsv1alpha1.KindFlow}
-	targetPassword = uidTarget{string(flowsv1alpha1.StageKindPassword)}
-	targetCaptcha  = uidTarget{string(flowsv1alpha1.StageKindCaptcha)}
-	targetAnyStage = func() uidTarget {
+	targetFlow                  = uidTarget{flowsv1alpha1.KindFlow}
+	targetPassword              = uidTarget{string(flowsv1alpha1.StageKindPassword)}
+	targetCaptcha               = uidTarget{string(flowsv1alpha1.StageKindCaptcha)}
+	targetAuthenticatorValidate = uidTarget{string(flowsv1alpha1.StageKindAuthenticatorValidate)}
+	targetAnyStage              = func() uidTarget {
 		var out uidTarget
 		for _, k := range flowsv1alpha1.StageKinds() {
 			out = append(out, string(k))
@@ -206,11 +235,13 @@ func refFilter[R any](param string, target uidTarget, get func(*R) *string) filt
 }
 
 // multiRefFilter is a many-to-many field (ModelMultipleChoiceFilter): every
-// value must be a stage's uid; an object matches when it has any of them.
+// value must be the uid of an object of the target kinds (with no target
+// kinds, as for a binding's policies, which stagehand does not model, no
+// value is); an object matches when it has any of them.
 // authentik compares the values as written with the canonical uids, so it
 // refuses an upper-case spelling of an existing uid; stagehand accepts every
 // spelling of a UUID. Empty values are ignored.
-func multiRefFilter[R any](param string, get func(*R) []string) filterDef[R] {
+func multiRefFilter[R any](param string, target uidTarget, get func(*R) []string) filterDef[R] {
 	return filterDef[R]{param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
 		var raw, uids []string
 		for _, v := range values {
@@ -227,7 +258,7 @@ func multiRefFilter[R any](param string, get func(*R) []string) filterDef[R] {
 			return nil, "", nil
 		}
 		for i, uid := range uids {
-			found, err := targetAnyStage.exists(ctx, rv, uid)
+			found, err := target.exists(ctx, rv, uid)
 			if err != nil {
 				return nil, "", err
 			}
