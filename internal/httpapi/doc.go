@@ -22,10 +22,10 @@
 // when the target does not exist), flow_set built from the stage's
 // FlowStageBindings; they also carry FlowSet's background, which authentik
 // 2025.12 has and 2026.8 renamed background_url, so that they satisfy both
-// versions' schemas. The server reads only the
-// cache, through the refs indexes (objects by uid, bindings by stage or by
-// flow), so a request never waits on the API server once its caller's token
-// and permissions are cached. It knows nothing of the reconcilers. It is a
+// versions' schemas (openapi_test.go validates them against both). The
+// server reads only the cache, through the refs indexes (objects by uid,
+// bindings by stage or by flow), so a request never waits on the API server
+// once its caller's token and permissions are cached. It knows nothing of the reconcilers. It is a
 // manager Runnable that runs on every replica, leader or not, and answers
 // 503 until the cache has synced.
 //

@@ -67,12 +67,45 @@ func (fe fieldErrors) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// filterKind is what a filter's value is, as authentik's OpenAPI document
+// declares the query parameter.
+type filterKind string
+
+// The filter kinds.
+const (
+	filterText   filterKind = "text"    // a string, matched exactly
+	filterBool   filterKind = "boolean" // true, false, 1 or 0
+	filterNumber filterKind = "integer" // a number
+	filterUUID   filterKind = "uuid"    // a uid: a primary or a foreign key
+	filterUUIDs  filterKind = "uuids"   // several uids (a many-to-many field)
+	filterChoice filterKind = "choice"  // one of choices
+)
+
 // filterDef is one filterset field. parse reads the request's values of the
 // parameter: a nil predicate means no filtering (absent or empty), a
 // non-empty msg a 400.
 type filterDef[R any] struct {
 	param string
 	parse func(ctx context.Context, rv *resolver, values []string) (pred func(*R) bool, msg string, err error)
+	// kind and choices describe the parameter, for the test that holds
+	// every filter to authentik's OpenAPI document.
+	kind    filterKind
+	choices []string
+}
+
+// filterParam describes a filter of any endpoint.
+type filterParam struct {
+	name    string
+	kind    filterKind
+	choices []string
+}
+
+func (e *kindEndpoint[O, R]) filterParams() []filterParam {
+	out := make([]filterParam, len(e.filters))
+	for i, f := range e.filters {
+		out[i] = filterParam{name: f.param, kind: f.kind, choices: f.choices}
+	}
+	return out
 }
 
 func last(values []string) string {
@@ -84,7 +117,7 @@ func last(values []string) string {
 
 // nameFilter is `name`: an exact, case-sensitive match.
 func nameFilter[R any](get func(*R) string) filterDef[R] {
-	return filterDef[R]{param: "name", parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterText, param: "name", parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		v := last(values)
 		if v == "" {
 			return nil, "", nil
@@ -104,7 +137,7 @@ func charFilter[R any](param string, get func(*R) string) filterDef[R] {
 // uuidFilter is a UUID field (django-filter's UUIDFilter): any spelling of
 // a UUID that Python reads, matched against the canonical form.
 func uuidFilter[R any](param string, get func(*R) string) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterUUID, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		v := last(values)
 		if v == "" {
 			return nil, "", nil
@@ -119,7 +152,7 @@ func uuidFilter[R any](param string, get func(*R) string) filterDef[R] {
 
 // boolFilter is a boolean field: true/false/1/0 in any case.
 func boolFilter[R any](param string, get func(*R) bool) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterBool, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		var want bool
 		switch strings.ToLower(last(values)) {
 		case "":
@@ -142,7 +175,7 @@ var decimal = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0
 // numberFilter is an integer field, read as a decimal as django-filter's
 // NumberFilter does: `5`, `5.0` and `5e0` all match 5, `5.5` matches nothing.
 func numberFilter[R any](param string, get func(*R) int32) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterNumber, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		v := strings.TrimSpace(last(values))
 		if v == "" {
 			return nil, "", nil
@@ -164,7 +197,7 @@ func numberFilter[R any](param string, get func(*R) int32) filterDef[R] {
 
 // choiceFilter is an enum field.
 func choiceFilter[R any](param string, choices []string, get func(*R) string) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterChoice, choices: choices, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		v := last(values)
 		if v == "" {
 			return nil, "", nil
@@ -214,7 +247,7 @@ func (t uidTarget) exists(ctx context.Context, rv *resolver, uid string) (bool, 
 // must be the uid of an existing object of the target kind, or the request
 // is a 400, malformed or not.
 func refFilter[R any](param string, target uidTarget, get func(*R) *string) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterUUID, param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
 		v := last(values)
 		if v == "" {
 			return nil, "", nil
@@ -242,7 +275,7 @@ func refFilter[R any](param string, target uidTarget, get func(*R) *string) filt
 // refuses an upper-case spelling of an existing uid; stagehand accepts every
 // spelling of a UUID. Empty values are ignored.
 func multiRefFilter[R any](param string, target uidTarget, get func(*R) []string) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterUUIDs, param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
 		var raw, uids []string
 		for _, v := range values {
 			if v == "" {

@@ -151,6 +151,8 @@ type endpoint interface {
 	kindInfo() *kindInfo
 	retrieve(ctx context.Context, rq *request, key string) response
 	list(ctx context.Context, rq *request) response
+	// filterParams describes the endpoint's filters, in their order.
+	filterParams() []filterParam
 }
 
 func (e *kindEndpoint[O, R]) kindInfo() *kindInfo { return &e.info }
