@@ -79,11 +79,15 @@ func TestKindQueries(t *testing.T) {
 		{fl + "?ordering=cache_count", []string{"Login with 2FA", "default-authentication-flow", "device-code", "enroll", "password-change", "passwordless", "recover"}},
 
 		// Captcha stages: filters name and public_key, search name.
-		{cap, []string{"captcha", "captcha-full"}},
+		// A stage's name is its name in authentik (spec.name), which the
+		// name filter, search and ordering read too.
+		{cap, []string{"Turnstile (invisible)", "captcha"}},
 		{cap + "?public_key=site-key", []string{"captcha"}},
-		{cap + "?search=full", []string{"captcha-full"}},
-		{cap + "?ordering=score_max_threshold", []string{"captcha-full", "captcha"}},
-		{cap + "?ordering=-request_content_type", []string{"captcha", "captcha-full"}},
+		{cap + "?name=Turnstile+%28invisible%29", []string{"Turnstile (invisible)"}},
+		{cap + "?name=captcha-full", []string{}},
+		{cap + "?search=turnstile", []string{"Turnstile (invisible)"}},
+		{cap + "?ordering=score_max_threshold", []string{"Turnstile (invisible)", "captcha"}},
+		{cap + "?ordering=-request_content_type", []string{"captcha", "Turnstile (invisible)"}},
 
 		// User login stages: every model field is a filter.
 		{ul, []string{"user-login-defaults", "user-login-full"}},
@@ -126,7 +130,8 @@ func TestKindQueries(t *testing.T) {
 		{fsb + "?fsb_uuid=" + string(uid(211)), uids(211)},
 		{fsb + "?pbm_uuid=" + PolicyBindingModelPtrID(uid(211)), uids(211)},
 		{fsb + "?pbm_uuid=" + string(uid(211)), uids()},
-		{fsb + "?search=captcha", uids(210)},
+		{fsb + "?search=turnstile", uids(210)},
+		{fsb + "?search=captcha-full", uids()},
 		{fsb + "?search=VALIDATE", uids(209, 208)},
 		{fsb + "?ordering=-order", uids(211, 212, 208, 209, 206, 207, 201, 204, 202, 210)},
 		{fsb + "?ordering=target,-order", uids(211, 206, 201, 212, 208, 209, 207, 202, 204, 210)},

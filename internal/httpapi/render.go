@@ -312,11 +312,16 @@ func (rv *resolver) flowSet(ctx context.Context, kind flowsv1alpha1.StageKind, s
 	return sets, nil
 }
 
-// meta is the common part of a stage's body, without its flow_set.
+// meta is the common part of a stage's body, without its flow_set. Its name
+// is the stage's name in authentik: spec.name, else metadata.name.
 func meta(k *stageInfo, obj client.Object) stageMeta {
+	name := obj.GetName()
+	if s, ok := obj.(flowsv1alpha1.Stage); ok {
+		name = s.StageName()
+	}
 	return stageMeta{
 		PK:                string(obj.GetUID()),
-		Name:              obj.GetName(),
+		Name:              name,
 		Component:         k.component,
 		VerboseName:       k.verboseName,
 		VerboseNamePlural: k.verboseNamePlural,

@@ -174,9 +174,11 @@ func Objects() []client.Object {
 		// AuthenticatorValidateStage with an empty spec: every default.
 		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: om(ns, "validate-defaults", 7)},
 
-		// CaptchaStage with every field set, bound to the recovery flow by
-		// a binding with every field set.
+		// CaptchaStage with every field set (its name in authentik is no
+		// object name), bound to the recovery flow by a binding with every
+		// field set.
 		&flowsv1alpha1.CaptchaStage{ObjectMeta: om(ns, "captcha-full", 11), Spec: flowsv1alpha1.CaptchaStageSpec{
+			Name:                "Turnstile (invisible)",
 			PublicKey:           "0x4AAAAAAADnPIDROrmt1Wwj",
 			PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "turnstile", Key: "secret"},
 			JSURL:               "https://challenges.cloudflare.com/turnstile/v0/api.js",
