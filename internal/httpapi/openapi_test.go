@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // The bodies stagehand sends, held to authentik's own OpenAPI documents:
@@ -26,7 +27,8 @@ import (
 // dangling references) must validate against the response schema of each
 // document that has the endpoint; so must the 400 and 403 bodies. The
 // filters must be the document's query parameters, of the same types and
-// choices.
+// choices; and what stagehand admits must be what authentik sends: every
+// enum of a served kind's schema is the enum of its CRD's field.
 
 // openAPIDoc is the part of an OpenAPI 3.0 document the tests read.
 type openAPIDoc struct {
@@ -569,4 +571,115 @@ func (d *openAPIDoc) parameterKind(s *schema) (string, error) {
 		return string(filterUUIDs), nil
 	}
 	return "", fmt.Errorf("a parameter schema this test does not know: %+v", r)
+}
+
+// TestCRDEnumsMatchAuthentik holds what stagehand accepts to what authentik
+// 2026.8 sends: every enum of a served kind's schema (a field, or the items
+// of a list field) is, value for value and in order, the enum of the same
+// field (in camelCase) of the kind's CRD, so that stagehand admits every
+// value authentik has and none it has not.
+func TestCRDEnumsMatchAuthentik(t *testing.T) {
+	doc := loadOpenAPI(t, "authentik-2026.8.yml")
+	checked := 0
+	for _, e := range endpoints() {
+		kind := e.kindInfo().kind
+		s := doc.Components.Schemas[kind]
+		if s == nil {
+			t.Errorf("authentik 2026.8 has no %s schema", kind)
+			continue
+		}
+		spec := crdSpec(t, kind)
+		for field, ps := range s.Properties {
+			want, err := doc.enumOf(ps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want == nil {
+				continue
+			}
+			camel := snakeToCamel(field)
+			p, ok := spec[camel].(map[string]any)
+			if !ok {
+				t.Errorf("%s.%s is an enum in authentik, but the CRD has no spec.%s", kind, field, camel)
+				continue
+			}
+			if items, ok := p["items"].(map[string]any); ok {
+				p = items
+			}
+			var got []string
+			for _, v := range asSlice(p["enum"]) {
+				got = append(got, fmt.Sprint(v))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s spec.%s admits %q, authentik 2026.8 has %q", kind, camel, got, want)
+			}
+			checked++
+		}
+	}
+	if checked < 15 {
+		t.Errorf("%d enums checked; the served kinds have 15 at least", checked)
+	}
+}
+
+// enumOf is the enum a property's schema (or its items') declares, nil for
+// none.
+func (d *openAPIDoc) enumOf(s *schema) ([]string, error) {
+	if s.Type == "array" && s.Items != nil {
+		s = s.Items
+	}
+	if len(s.AllOf) == 1 {
+		s = s.AllOf[0]
+	}
+	r, err := d.resolve(s)
+	if err != nil || len(r.Enum) == 0 {
+		return nil, err
+	}
+	out := make([]string, len(r.Enum))
+	for i, v := range r.Enum {
+		out[i] = fmt.Sprint(v)
+	}
+	return out, nil
+}
+
+// crdSpec is the spec's properties in a kind's generated CRD.
+func crdSpec(t *testing.T, kind string) map[string]any {
+	t.Helper()
+	k, ok := flowsv1alpha1.LookupKind(kind)
+	if !ok {
+		t.Fatalf("%s is no stagehand kind", kind)
+	}
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "config", "crd", "bases", "flows.stagehand.dev_"+k.Resource+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd struct {
+		Spec struct {
+			Versions []struct {
+				Schema struct {
+					OpenAPIV3Schema struct {
+						Properties map[string]struct {
+							Properties map[string]any `json:"properties"`
+						} `json:"properties"`
+					} `json:"openAPIV3Schema"`
+				} `json:"schema"`
+			} `json:"versions"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &crd); err != nil || len(crd.Spec.Versions) != 1 {
+		t.Fatalf("%s's CRD: %v", kind, err)
+	}
+	return crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties
+}
+
+func snakeToCamel(s string) string {
+	parts := strings.Split(s, "_")
+	for i := 1; i < len(parts); i++ {
+		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+	}
+	return strings.Join(parts, "")
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
 }
