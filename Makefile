@@ -32,8 +32,10 @@ GOLANGCI_LINT := $(GO) tool -modfile=$(CURDIR)/hack/lint/go.mod golangci-lint-ku
 
 # Go modules of their own, apart from the manager's dependency graph, whose
 # tests `make test` runs too: hack/helm tests the Helm chart with Helm's Go
-# library.
-TEST_MODULES := hack/helm
+# library; hack/authentikclient reads every endpoint of the API with
+# authentik's Go client (goauthentik.io/api/v3; compiling it takes about a
+# minute the first time).
+TEST_MODULES := hack/helm hack/authentikclient
 
 # Flags for `go test` (for example TESTFLAGS=-run=TestAdmission). -count=1
 # because go test's result cache cannot see everything a test depends on:

@@ -109,9 +109,9 @@ type enumField struct {
 var (
 	flowDesignations = []string{"authentication", "authorization", "invalidation", "enrollment", "unenrollment", "recovery", "stage_configuration"}
 	policyModes      = []string{"all", "any"}
-	layouts          = []string{"stacked", "content_left", "content_right", "sidebar_left", "sidebar_right"}
+	layouts          = []string{"stacked", "content_left", "content_right", "sidebar_left", "sidebar_right", "sidebar_left_frame_background", "sidebar_right_frame_background"}
 	deniedActions    = []string{"message_continue", "message", "continue"}
-	authentications  = []string{"none", "require_authenticated", "require_unauthenticated", "require_superuser", "require_redirect", "require_outpost"}
+	authentications  = []string{"none", "require_authenticated", "require_unauthenticated", "require_superuser", "require_redirect", "require_outpost", "require_token"}
 	invalidResponses = []string{"retry", "restart", "restart_with_context"}
 	userFields       = []string{"email", "username", "upn"}
 	backends         = []string{"authentik.core.auth.InbuiltBackend", "authentik.core.auth.TokenBackend", "authentik.sources.ldap.auth.LDAPBackend", "authentik.sources.kerberos.auth.KerberosBackend"}
@@ -122,6 +122,7 @@ var (
 	webauthnHints    = []string{"security-key", "client-device", "hybrid"}
 	networkBindings  = []string{"no_binding", "bind_asn", "bind_asn_network", "bind_asn_network_ip"}
 	geoipBindings    = []string{"no_binding", "bind_continent", "bind_continent_country", "bind_continent_country_city"}
+	contentTypes     = []string{"application/x-www-form-urlencoded", "application/json"}
 )
 
 var enumFields = []enumField{
@@ -145,6 +146,7 @@ var enumFields = []enumField{
 	{"UserLoginStage", `{"spec":{"geoipBinding":%s}}`, "spec.geoipBinding", geoipBindings, "bind_country"},
 	{"BlueprintExport", `{"spec":{"secrets":%s}}`, "spec.secrets", []string{"Mount", "Inline"}, "inline"},
 	{"BlueprintExport", `{"spec":{"flowSelector":{"matchExpressions":[{"key":"team","operator":%s,"values":["a"]}]}}}`, "spec.flowSelector.matchExpressions[0].operator", []string{"In", "NotIn", "Exists", "DoesNotExist"}, "Equals"},
+	{"CaptchaStage", `{"spec":{"requestContentType":%s}}`, "spec.requestContentType", contentTypes, "multipart/form-data"},
 }
 
 // TestAdmissionEnums: every value of every enum is accepted, and a value

@@ -4,6 +4,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// RequestContentType is how a CaptchaStage sends its verification request to
+// the provider's API: as a form (what reCAPTCHA, hCaptcha and Turnstile
+// read) or as JSON (for providers that only read JSON).
+// +kubebuilder:validation:Enum=application/x-www-form-urlencoded;application/json
+type RequestContentType string
+
+// The request content types.
+const (
+	RequestContentTypeForm RequestContentType = "application/x-www-form-urlencoded"
+	RequestContentTypeJSON RequestContentType = "application/json"
+)
+
 // CaptchaStageSpec is authentik's captcha stage.
 type CaptchaStageSpec struct {
 	// name is the stage's name in authentik, which identifies it there
@@ -40,6 +52,14 @@ type CaptchaStageSpec struct {
 	// +kubebuilder:default="https://www.recaptcha.net/recaptcha/api/siteverify"
 	// +optional
 	APIURL string `json:"apiUrl,omitempty"`
+
+	// requestContentType is how the verification request is sent to apiUrl:
+	// application/x-www-form-urlencoded (the default, what reCAPTCHA,
+	// hCaptcha and Turnstile read) or application/json. Since authentik
+	// 2026.8.
+	// +kubebuilder:default="application/x-www-form-urlencoded"
+	// +optional
+	RequestContentType RequestContentType `json:"requestContentType,omitempty"`
 
 	// interactive is true for captchas the user solves (reCAPTCHA v2,
 	// hCaptcha), false for invisible ones (reCAPTCHA v3).

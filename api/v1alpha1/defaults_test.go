@@ -85,12 +85,12 @@ func TestSchemaDefaults(t *testing.T) {
 		name: "CaptchaStage minimal",
 		kind: "CaptchaStage",
 		in:   `{"spec":{"publicKey":"site-key","privateKeySecretRef":{"name":"captcha","key":"secret"}}}`,
-		want: `{"publicKey":"site-key","privateKeySecretRef":{"name":"captcha","key":"secret"},"jsUrl":"https://www.recaptcha.net/recaptcha/api.js","apiUrl":"https://www.recaptcha.net/recaptcha/api/siteverify","interactive":false,"scoreMinThreshold":0.5,"scoreMaxThreshold":1,"errorOnInvalidScore":true}`,
+		want: `{"publicKey":"site-key","privateKeySecretRef":{"name":"captcha","key":"secret"},"jsUrl":"https://www.recaptcha.net/recaptcha/api.js","apiUrl":"https://www.recaptcha.net/recaptcha/api/siteverify","requestContentType":"application/x-www-form-urlencoded","interactive":false,"scoreMinThreshold":0.5,"scoreMaxThreshold":1,"errorOnInvalidScore":true}`,
 	}, {
 		name: "CaptchaStage explicit false and zeros",
 		kind: "CaptchaStage",
-		in:   `{"spec":{"publicKey":"site-key","privateKeySecretRef":{"name":"captcha","key":"secret"},"interactive":true,"scoreMinThreshold":0,"scoreMaxThreshold":0,"errorOnInvalidScore":false}}`,
-		want: `{"publicKey":"site-key","privateKeySecretRef":{"name":"captcha","key":"secret"},"jsUrl":"https://www.recaptcha.net/recaptcha/api.js","apiUrl":"https://www.recaptcha.net/recaptcha/api/siteverify","interactive":true,"scoreMinThreshold":0,"scoreMaxThreshold":0,"errorOnInvalidScore":false}`,
+		in:   `{"spec":{"publicKey":"site-key","privateKeySecretRef":{"name":"captcha","key":"secret"},"requestContentType":"application/json","interactive":true,"scoreMinThreshold":0,"scoreMaxThreshold":0,"errorOnInvalidScore":false}}`,
+		want: `{"publicKey":"site-key","privateKeySecretRef":{"name":"captcha","key":"secret"},"jsUrl":"https://www.recaptcha.net/recaptcha/api.js","apiUrl":"https://www.recaptcha.net/recaptcha/api/siteverify","requestContentType":"application/json","interactive":true,"scoreMinThreshold":0,"scoreMaxThreshold":0,"errorOnInvalidScore":false}`,
 	}, {
 		name: "Source without spec",
 		kind: "Source",

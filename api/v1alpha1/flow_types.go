@@ -19,8 +19,9 @@ const (
 	FlowDesignationStageConfiguration FlowDesignation = "stage_configuration"
 )
 
-// FlowLayout is how a flow's page is laid out.
-// +kubebuilder:validation:Enum=stacked;content_left;content_right;sidebar_left;sidebar_right
+// FlowLayout is how a flow's page is laid out. The two *_frame_background
+// layouts are authentik 2026.8's.
+// +kubebuilder:validation:Enum=stacked;content_left;content_right;sidebar_left;sidebar_right;sidebar_left_frame_background;sidebar_right_frame_background
 type FlowLayout string
 
 // DeniedAction is what happens when a flow denies access to a user.
@@ -28,7 +29,8 @@ type FlowLayout string
 type DeniedAction string
 
 // FlowAuthentication is the authentication a user needs to start a flow.
-// +kubebuilder:validation:Enum=none;require_authenticated;require_unauthenticated;require_superuser;require_redirect;require_outpost
+// require_token is authentik 2026.8's.
+// +kubebuilder:validation:Enum=none;require_authenticated;require_unauthenticated;require_superuser;require_redirect;require_outpost;require_token
 type FlowAuthentication string
 
 // DefaultFlowBackground is the background authentik shows when a flow sets none.
@@ -86,7 +88,9 @@ type FlowSpec struct {
 	CompatibilityMode *bool `json:"compatibilityMode,omitempty"`
 
 	// layout of the flow's pages: stacked, content_left, content_right,
-	// sidebar_left or sidebar_right.
+	// sidebar_left, sidebar_right, or (since authentik 2026.8)
+	// sidebar_left_frame_background or sidebar_right_frame_background.
+	// authentik 2025.12 and its clients know only the first five.
 	// +kubebuilder:default=stacked
 	// +optional
 	Layout FlowLayout `json:"layout,omitempty"`
@@ -99,7 +103,8 @@ type FlowSpec struct {
 
 	// authentication a user needs to start the flow: none,
 	// require_authenticated, require_unauthenticated, require_superuser,
-	// require_redirect or require_outpost.
+	// require_redirect, require_outpost, or (since authentik 2026.8)
+	// require_token.
 	// +kubebuilder:default=none
 	// +optional
 	Authentication FlowAuthentication `json:"authentication,omitempty"`

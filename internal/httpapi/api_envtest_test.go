@@ -142,17 +142,18 @@ func bindingIn(ns, name, flow string, kind flowsv1alpha1.StageKind, stage string
 }
 
 // placeholders replaces the uids of objs in a body with "<Kind/name>", and
-// each flow's policybindingmodel_ptr_id with "<ptr Flow/name>", so that a
-// body from a real API server compares with a golden file.
-func placeholders(objs map[string]client.Object) *strings.Replacer {
+// each flow's and binding's policybindingmodel_ptr_id with "<ptr
+// Kind/name>", so that a body from a real API server compares with a golden
+// file. extra are more (old, new) pairs.
+func placeholders(objs map[string]client.Object, extra ...string) *strings.Replacer {
 	var pairs []string
 	for key, o := range objs {
 		pairs = append(pairs, string(o.GetUID()), "<"+key+">")
-		if strings.HasPrefix(key, "Flow/") {
+		if strings.HasPrefix(key, "Flow/") || strings.HasPrefix(key, "FlowStageBinding/") {
 			pairs = append(pairs, PolicyBindingModelPtrID(o.GetUID()), "<ptr "+key+">")
 		}
 	}
-	return strings.NewReplacer(pairs...)
+	return strings.NewReplacer(append(pairs, extra...)...)
 }
 
 // golden compares a body, its uids replaced, with testdata/<name>.json.
@@ -265,6 +266,115 @@ func TestServedFromCache(t *testing.T) {
 	if got := call(t, "GET", base+"&page=4", ""); got.code != 404 || got.body != `{"detail":"Invalid page."}` {
 		t.Errorf("page past the end: %d %s", got.code, got.body)
 	}
+}
+
+// TestKindsServedFromCache reads the captcha, user login, flow and binding
+// endpoints through the real HTTP server and the manager's cache, objects
+// defaulted by the real API server: their bodies (compared with golden
+// files, uids aside), a filtered list, and their permissions with a real
+// ServiceAccount.
+func TestKindsServedFromCache(t *testing.T) {
+	c := envtest(t)
+	ns := c.namespace(t, "kinds")
+	objs := stageWorld(t, c, ns)
+	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name} }
+	// The namespace's name is the slug of a flow of its own: other tests'
+	// namespaces have flows with the world's slugs too.
+	more := []client.Object{
+		&flowsv1alpha1.UserLoginStage{ObjectMeta: meta("default-authentication-login")},
+		bindingIn(ns, "default-authentication-flow-login", "default-authentication-flow", flowsv1alpha1.StageKindUserLogin, "default-authentication-login", 100),
+		&flowsv1alpha1.Flow{ObjectMeta: meta("own-slug"), Spec: flowsv1alpha1.FlowSpec{
+			Slug: ns, Title: "Prove you are human", Designation: flowsv1alpha1.FlowDesignationRecovery, Layout: "sidebar_left_frame_background",
+		}},
+		&flowsv1alpha1.FlowStageBinding{ObjectMeta: meta("own-slug-captcha"), Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef:             flowsv1alpha1.LocalObjectReference{Name: "own-slug"},
+			StageRef:              flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKindCaptcha, Name: "default-captcha"},
+			Order:                 5,
+			EvaluateOnPlan:        ptr(true),
+			ReEvaluatePolicies:    ptr(false),
+			InvalidResponseAction: "restart",
+		}},
+		// A stage that lives only in authentik: no binding of the API.
+		&flowsv1alpha1.FlowStageBinding{ObjectMeta: meta("own-slug-write"), Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef: flowsv1alpha1.LocalObjectReference{Name: "own-slug"},
+			StageRef:  flowsv1alpha1.StageReference{Model: "authentik_stages_user_write.userwritestage", Name: "default-password-change-write"},
+			Order:     10,
+		}},
+	}
+	c.create(t, more...)
+	for _, o := range more {
+		objs[flowsv1alpha1.KindOf(o)+"/"+o.GetName()] = o
+	}
+	r := placeholders(objs, ns, "<namespace>")
+	pk := func(key string) string { return string(objs[key].GetUID()) }
+
+	retrieve := []struct{ golden, path string }{
+		{"envtest_captcha", "/api/v3/stages/captcha/" + pk("CaptchaStage/default-captcha") + "/"},
+		{"envtest_user_login", "/api/v3/stages/user_login/" + pk("UserLoginStage/default-authentication-login") + "/"},
+		{"envtest_flow", "/api/v3/flows/instances/" + ns + "/"},
+		{"envtest_binding", "/api/v3/flows/bindings/" + pk("FlowStageBinding/own-slug-captcha") + "/"},
+		{"envtest_binding_list", "/api/v3/flows/bindings/?target=" + pk("Flow/default-authentication-flow")},
+	}
+	for _, tc := range retrieve {
+		eventually(t, func() error {
+			got := call(t, "GET", c.none+tc.path, "")
+			if got.code != 200 {
+				return fmt.Errorf("GET %s: %d %s", tc.path, got.code, got.body)
+			}
+			return golden(tc.golden, got.body, r)
+		})
+	}
+	if got := call(t, "GET", c.none+"/api/v3/flows/bindings/"+pk("FlowStageBinding/own-slug-write")+"/", ""); got.code != 404 ||
+		got.body != `{"detail":"No FlowStageBinding matches the given query."}` {
+		t.Errorf("binding of a stage only authentik has: %d %s", got.code, got.body)
+	}
+
+	// A ServiceAccount that may read flows in the namespace, and nothing
+	// else: its flows, and a 403 for bindings and stages.
+	token := c.serviceAccount(t, ns, "flow-reader")
+	c.create(t,
+		&rbacv1.Role{ObjectMeta: meta("flow-reader"), Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{"flows.stagehand.dev"}, Resources: []string{"flows"}, Verbs: []string{"get"},
+		}}},
+		&rbacv1.RoleBinding{
+			ObjectMeta: meta("flow-reader"),
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "flow-reader"}},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "flow-reader"},
+		},
+	)
+	denied := `{"detail":"You do not have permission to perform this action."}`
+	eventually(t, func() error {
+		for _, tc := range []struct {
+			path string
+			code int
+			body string
+		}{
+			{"/api/v3/flows/instances/" + ns + "/", 200, ""},
+			{"/api/v3/flows/bindings/", 403, denied},
+			{"/api/v3/flows/bindings/" + pk("FlowStageBinding/own-slug-captcha") + "/", 403, denied},
+			{"/api/v3/stages/user_login/", 403, denied},
+		} {
+			got := call(t, "GET", c.kube+tc.path, token)
+			if got.code != tc.code || (tc.body != "" && got.body != tc.body) {
+				return fmt.Errorf("GET %s: %d %s, want %d %s", tc.path, got.code, got.body, tc.code, tc.body)
+			}
+		}
+		got := call(t, "GET", c.kube+"/api/v3/flows/instances/", token)
+		var list struct {
+			Results []Flow `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(got.body), &list); err != nil {
+			return fmt.Errorf("%d %s: %w", got.code, got.body, err)
+		}
+		var slugs []string
+		for _, f := range list.Results {
+			slugs = append(slugs, f.Slug)
+		}
+		if want := []string{"custom-login", "default-authentication-flow", "default-enrollment-flow", "default-password-change", "default-recovery-flow", ns}; !slices.Equal(slugs, want) {
+			return fmt.Errorf("flows listed: %v, want %v", slugs, want)
+		}
+		return nil
+	})
 }
 
 // TestErrorBodies checks each error over real HTTP: always JSON, never an

@@ -23,8 +23,12 @@ const (
 	msgInvalidModelChoice = "Select a valid choice. That choice is not one of the available choices."
 	// ChoiceField and ModelMultipleChoiceField: the value is quoted.
 	msgInvalidChoice = "Select a valid choice. %s is not one of the available choices."
-	// UUIDField, reached by ModelMultipleChoiceField before the lookup.
+	// The model's UUIDField, reached by ModelMultipleChoiceField before the
+	// lookup.
 	msgInvalidUUID = "“%s” is not a valid UUID."
+	// The form's UUIDField, which django-filter's UUIDFilter uses (a
+	// primary key filter: flow_uuid, fsb_uuid, pbm_uuid, stage_uuid).
+	msgEnterValidUUID = "Enter a valid UUID."
 	// DecimalField, which django-filter uses for every number filter.
 	msgInvalidNumber = "Enter a number."
 	// DRF's BooleanField. django-filter's BooleanWidget reads anything
@@ -63,12 +67,45 @@ func (fe fieldErrors) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// filterKind is what a filter's value is, as authentik's OpenAPI document
+// declares the query parameter.
+type filterKind string
+
+// The filter kinds.
+const (
+	filterText   filterKind = "text"    // a string, matched exactly
+	filterBool   filterKind = "boolean" // true, false, 1 or 0
+	filterNumber filterKind = "integer" // a number
+	filterUUID   filterKind = "uuid"    // a uid: a primary or a foreign key
+	filterUUIDs  filterKind = "uuids"   // several uids (a many-to-many field)
+	filterChoice filterKind = "choice"  // one of choices
+)
+
 // filterDef is one filterset field. parse reads the request's values of the
 // parameter: a nil predicate means no filtering (absent or empty), a
 // non-empty msg a 400.
 type filterDef[R any] struct {
 	param string
 	parse func(ctx context.Context, rv *resolver, values []string) (pred func(*R) bool, msg string, err error)
+	// kind and choices describe the parameter, for the test that holds
+	// every filter to authentik's OpenAPI document.
+	kind    filterKind
+	choices []string
+}
+
+// filterParam describes a filter of any endpoint.
+type filterParam struct {
+	name    string
+	kind    filterKind
+	choices []string
+}
+
+func (e *kindEndpoint[O, R]) filterParams() []filterParam {
+	out := make([]filterParam, len(e.filters))
+	for i, f := range e.filters {
+		out[i] = filterParam{name: f.param, kind: f.kind, choices: f.choices}
+	}
+	return out
 }
 
 func last(values []string) string {
@@ -80,7 +117,7 @@ func last(values []string) string {
 
 // nameFilter is `name`: an exact, case-sensitive match.
 func nameFilter[R any](get func(*R) string) filterDef[R] {
-	return filterDef[R]{param: "name", parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterText, param: "name", parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		v := last(values)
 		if v == "" {
 			return nil, "", nil
@@ -89,9 +126,33 @@ func nameFilter[R any](get func(*R) string) filterDef[R] {
 	}}
 }
 
+// charFilter is a text field other than name (django-filter's CharFilter):
+// an exact, case-sensitive match.
+func charFilter[R any](param string, get func(*R) string) filterDef[R] {
+	f := nameFilter(get)
+	f.param = param
+	return f
+}
+
+// uuidFilter is a UUID field (django-filter's UUIDFilter): any spelling of
+// a UUID that Python reads, matched against the canonical form.
+func uuidFilter[R any](param string, get func(*R) string) filterDef[R] {
+	return filterDef[R]{kind: filterUUID, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+		v := last(values)
+		if v == "" {
+			return nil, "", nil
+		}
+		uid, ok := parsePK(v)
+		if !ok {
+			return nil, msgEnterValidUUID, nil
+		}
+		return func(r *R) bool { return get(r) == uid }, "", nil
+	}}
+}
+
 // boolFilter is a boolean field: true/false/1/0 in any case.
 func boolFilter[R any](param string, get func(*R) bool) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterBool, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		var want bool
 		switch strings.ToLower(last(values)) {
 		case "":
@@ -114,7 +175,7 @@ var decimal = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0
 // numberFilter is an integer field, read as a decimal as django-filter's
 // NumberFilter does: `5`, `5.0` and `5e0` all match 5, `5.5` matches nothing.
 func numberFilter[R any](param string, get func(*R) int32) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterNumber, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		v := strings.TrimSpace(last(values))
 		if v == "" {
 			return nil, "", nil
@@ -136,7 +197,7 @@ func numberFilter[R any](param string, get func(*R) int32) filterDef[R] {
 
 // choiceFilter is an enum field.
 func choiceFilter[R any](param string, choices []string, get func(*R) string) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterChoice, choices: choices, param: param, parse: func(_ context.Context, _ *resolver, values []string) (func(*R) bool, string, error) {
 		v := last(values)
 		if v == "" {
 			return nil, "", nil
@@ -152,10 +213,11 @@ func choiceFilter[R any](param string, choices []string, get func(*R) string) fi
 type uidTarget []string
 
 var (
-	targetFlow     = uidTarget{flowsv1alpha1.KindFlow}
-	targetPassword = uidTarget{string(flowsv1alpha1.StageKindPassword)}
-	targetCaptcha  = uidTarget{string(flowsv1alpha1.StageKindCaptcha)}
-	targetAnyStage = func() uidTarget {
+	targetFlow                  = uidTarget{flowsv1alpha1.KindFlow}
+	targetPassword              = uidTarget{string(flowsv1alpha1.StageKindPassword)}
+	targetCaptcha               = uidTarget{string(flowsv1alpha1.StageKindCaptcha)}
+	targetAuthenticatorValidate = uidTarget{string(flowsv1alpha1.StageKindAuthenticatorValidate)}
+	targetAnyStage              = func() uidTarget {
 		var out uidTarget
 		for _, k := range flowsv1alpha1.StageKinds() {
 			out = append(out, string(k))
@@ -185,7 +247,7 @@ func (t uidTarget) exists(ctx context.Context, rv *resolver, uid string) (bool, 
 // must be the uid of an existing object of the target kind, or the request
 // is a 400, malformed or not.
 func refFilter[R any](param string, target uidTarget, get func(*R) *string) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
+	return filterDef[R]{kind: filterUUID, param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
 		v := last(values)
 		if v == "" {
 			return nil, "", nil
@@ -206,12 +268,14 @@ func refFilter[R any](param string, target uidTarget, get func(*R) *string) filt
 }
 
 // multiRefFilter is a many-to-many field (ModelMultipleChoiceFilter): every
-// value must be a stage's uid; an object matches when it has any of them.
+// value must be the uid of an object of the target kinds (with no target
+// kinds, as for a binding's policies, which stagehand does not model, no
+// value is); an object matches when it has any of them.
 // authentik compares the values as written with the canonical uids, so it
 // refuses an upper-case spelling of an existing uid; stagehand accepts every
 // spelling of a UUID. Empty values are ignored.
-func multiRefFilter[R any](param string, get func(*R) []string) filterDef[R] {
-	return filterDef[R]{param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
+func multiRefFilter[R any](param string, target uidTarget, get func(*R) []string) filterDef[R] {
+	return filterDef[R]{kind: filterUUIDs, param: param, parse: func(ctx context.Context, rv *resolver, values []string) (func(*R) bool, string, error) {
 		var raw, uids []string
 		for _, v := range values {
 			if v == "" {
@@ -227,7 +291,7 @@ func multiRefFilter[R any](param string, get func(*R) []string) filterDef[R] {
 			return nil, "", nil
 		}
 		for i, uid := range uids {
-			found, err := targetAnyStage.exists(ctx, rv, uid)
+			found, err := target.exists(ctx, rv, uid)
 			if err != nil {
 				return nil, "", err
 			}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/url"
@@ -66,8 +67,8 @@ func (rq *request) reviewError(err error) response {
 }
 
 // listAll lists every object of the kind from the cache.
-func (e *stageEndpoint[O, R]) listAll(ctx context.Context, rq *request, opts ...client.ListOption) ([]O, error) {
-	l, err := flowsv1alpha1.NewList(string(e.info.kind))
+func (e *kindEndpoint[O, R]) listAll(ctx context.Context, rq *request, opts ...client.ListOption) ([]O, error) {
+	l, err := flowsv1alpha1.NewList(e.info.kind)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +90,12 @@ func items[O client.Object](l client.ObjectList) []O {
 	return out
 }
 
-// namespaces lists, once each and sorted, the namespaces of objs.
-func namespaces[O client.Object](objs []O, except string) []string {
+// namespaces lists, once each and sorted, the namespaces of objs, but for
+// those in except.
+func namespaces[O client.Object](objs []O, except map[string]bool) []string {
 	var out []string
 	for _, o := range objs {
-		if ns := o.GetNamespace(); ns != except {
+		if ns := o.GetNamespace(); !except[ns] {
 			out = append(out, ns)
 		}
 	}
@@ -105,8 +107,9 @@ func namespaces[O client.Object](objs []O, except string) []string {
 // authentik's ObjectFilter answers 403 to a caller who may view no object of
 // the model at all, and filters the rest. A caller who may get the kind in
 // every namespace (authentik's global permission) may read "any" even when
-// there is nothing to read. except is a namespace already found unreadable.
-func (e *stageEndpoint[O, R]) anyReadable(ctx context.Context, rq *request, except string) (bool, error) {
+// there is nothing to read. except holds namespaces already found
+// unreadable.
+func (e *kindEndpoint[O, R]) anyReadable(ctx context.Context, rq *request, except map[string]bool) (bool, error) {
 	if rq.perm.everything() {
 		return true, nil
 	}
@@ -121,43 +124,74 @@ func (e *stageEndpoint[O, R]) anyReadable(ctx context.Context, rq *request, exce
 	return len(readable) > 0, err
 }
 
-// retrieve answers GET /api/v3/stages/<kind>/<pk>/, in authentik's order of
+// find returns the objects a retrieve's key names, in the order a retrieve
+// prefers them; wellFormed is false for a key that can name nothing (a
+// uid lookup's key that is not a UUID).
+//
+// By uid there is at most one. By slug there may be several: authentik's
+// slugs are unique, stagehand's only per namespace (and even there two
+// flows may share one, which their status warns about). The oldest comes
+// first, so that a flow another namespace creates later with the same slug
+// never takes over the URLs (export_url, /flows/instances/<slug>/) that
+// already lead to the first; ties go to namespace, then name, then uid.
+func (e *kindEndpoint[O, R]) find(ctx context.Context, rq *request, key string) (objs []O, wellFormed bool, err error) {
+	switch e.info.lookup {
+	case bySlug:
+		all, err := e.listAll(ctx, rq)
+		if err != nil {
+			return nil, true, err
+		}
+		for _, o := range all {
+			if f, ok := any(o).(*flowsv1alpha1.Flow); ok && f.EffectiveSlug() == key {
+				objs = append(objs, o)
+			}
+		}
+		slices.SortFunc(objs, func(a, b O) int {
+			ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+			return cmp.Or(ta.Compare(tb.Time), strings.Compare(a.GetNamespace(), b.GetNamespace()),
+				strings.Compare(a.GetName(), b.GetName()), strings.Compare(string(a.GetUID()), string(b.GetUID())))
+		})
+		return objs, true, nil
+	default:
+		uid, ok := parsePK(key)
+		if !ok {
+			return nil, false, nil
+		}
+		objs, err := e.listAll(ctx, rq, client.MatchingFields{refs.UID: uid})
+		return objs, true, err
+	}
+}
+
+// retrieve answers GET /api/v3/<route>/<key>/, in authentik's order of
 // checks: object permissions (403 for a caller who may read no object of
 // the kind), then the query string's filters (400), then the lookup (404).
 //
 // An object the caller may not read is a 404 "No ... matches the given
 // query." like one that does not exist, as in authentik, whose permission
 // filter takes it out of the queryset before the lookup, unless the caller
-// may read no object of the kind at all, which is a 403.
-func (e *stageEndpoint[O, R]) retrieve(ctx context.Context, rq *request, pk string) response {
-	uid, wellFormed := parsePK(pk)
-	var (
-		obj      O
-		found    bool
-		readable bool
-	)
-	if wellFormed {
-		objs, err := e.listAll(ctx, rq, client.MatchingFields{refs.UID: uid})
-		if err != nil {
-			return rq.serverError(err)
-		}
-		if len(objs) > 0 {
-			obj, found = objs[0], true
-		}
+// may read no object of the kind at all, which is a 403. The filters narrow
+// the queryset before the lookup too: of several flows with the slug, the
+// first the caller may read and the filters keep is the answer.
+func (e *kindEndpoint[O, R]) retrieve(ctx context.Context, rq *request, key string) response {
+	found, wellFormed, err := e.find(ctx, rq, key)
+	if err != nil {
+		return rq.serverError(err)
 	}
-	if found {
-		ok, err := rq.perm.may(ctx, obj.GetNamespace())
+	var readable []O
+	unreadable := map[string]bool{}
+	for _, o := range found {
+		ok, err := rq.perm.may(ctx, o.GetNamespace())
 		if err != nil {
 			return rq.reviewOrServerError(err)
 		}
-		readable = ok
-	}
-	if !readable {
-		except := ""
-		if found {
-			except = obj.GetNamespace()
+		if ok {
+			readable = append(readable, o)
+		} else {
+			unreadable[o.GetNamespace()] = true
 		}
-		ok, err := e.anyReadable(ctx, rq, except)
+	}
+	if len(readable) == 0 {
+		ok, err := e.anyReadable(ctx, rq, unreadable)
 		if err != nil {
 			return rq.reviewOrServerError(err)
 		}
@@ -175,25 +209,27 @@ func (e *stageEndpoint[O, R]) retrieve(ctx context.Context, rq *request, pk stri
 	if !wellFormed {
 		return detailResponse(404, msgNotFound)
 	}
-	if !found || !readable {
-		return detailResponse(404, e.info.notFound())
+	for _, obj := range readable {
+		r, err := e.render(rq.rv, ctx, obj)
+		if err != nil {
+			return rq.serverError(err)
+		}
+		if r == nil || !q.match(r) {
+			continue
+		}
+		if e.finish != nil {
+			if err := e.finish(ctx, rq.rv, obj, r); err != nil {
+				return rq.serverError(err)
+			}
+		}
+		return response{status: 200, body: r}
 	}
-	r, err := e.render(ctx, rq.rv, obj)
-	if err != nil {
-		return rq.serverError(err)
-	}
-	if !q.match(r) {
-		return detailResponse(404, e.info.notFound())
-	}
-	if e.meta(r).FlowSet, err = rq.rv.flowSet(ctx, e.info.kind, obj); err != nil {
-		return rq.serverError(err)
-	}
-	return response{status: 200, body: r}
+	return detailResponse(404, e.info.notFound())
 }
 
 // listBody is authentik's paginated list. autocomplete is authentik's query
-// language schema, which is empty for viewsets without QL fields, as the
-// stage viewsets are.
+// language schema, which is empty for viewsets without QL fields, as these
+// viewsets are.
 type listBody[R any] struct {
 	Pagination   pagination `json:"pagination"`
 	Results      []*R       `json:"results"`
@@ -205,10 +241,10 @@ type row[O client.Object, R any] struct {
 	r   *R
 }
 
-// list answers GET /api/v3/stages/<kind>/: the objects the caller may read
+// list answers GET /api/v3/<route>/: the objects the caller may read
 // (403 when none, as in authentik), filtered, searched, ordered and
 // paginated.
-func (e *stageEndpoint[O, R]) list(ctx context.Context, rq *request) response {
+func (e *kindEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 	objs, err := e.listAll(ctx, rq)
 	if err != nil {
 		return rq.serverError(err)
@@ -220,7 +256,7 @@ func (e *stageEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 			return rq.reviewOrServerError(err)
 		}
 		if !all {
-			readable, err := rq.perm.readable(ctx, namespaces(objs, ""), false)
+			readable, err := rq.perm.readable(ctx, namespaces(objs, nil), false)
 			if err != nil {
 				return rq.reviewOrServerError(err)
 			}
@@ -244,15 +280,15 @@ func (e *stageEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 	}
 	rows := make([]row[O, R], 0, len(visible))
 	for _, o := range visible {
-		r, err := e.render(ctx, rq.rv, o)
+		r, err := e.render(rq.rv, ctx, o)
 		if err != nil {
 			return rq.serverError(err)
 		}
-		if q.match(r) {
+		if r != nil && q.match(r) {
 			rows = append(rows, row[O, R]{obj: o, r: r})
 		}
 	}
-	// Ties are broken by name, namespace and pk, so that every replica
+	// Ties are broken by name, namespace and uid, so that every replica
 	// answers every request in the same order (authentik's names are
 	// unique; stagehand's are unique per namespace).
 	slices.SortFunc(rows, func(a, b row[O, R]) int {
@@ -261,13 +297,9 @@ func (e *stageEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 				return n
 			}
 		}
-		if n := strings.Compare(a.obj.GetName(), b.obj.GetName()); n != 0 {
-			return n
-		}
-		if n := strings.Compare(a.obj.GetNamespace(), b.obj.GetNamespace()); n != 0 {
-			return n
-		}
-		return strings.Compare(string(a.obj.GetUID()), string(b.obj.GetUID()))
+		return cmp.Or(strings.Compare(a.obj.GetName(), b.obj.GetName()),
+			strings.Compare(a.obj.GetNamespace(), b.obj.GetNamespace()),
+			strings.Compare(string(a.obj.GetUID()), string(b.obj.GetUID())))
 	})
 	p, lo, hi, ok := page(rq.values, len(rows))
 	if !ok {
@@ -275,8 +307,10 @@ func (e *stageEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 	}
 	body := &listBody[R]{Pagination: p, Results: make([]*R, 0, hi-lo)}
 	for _, rw := range rows[lo:hi] {
-		if e.meta(rw.r).FlowSet, err = rq.rv.flowSet(ctx, e.info.kind, rw.obj); err != nil {
-			return rq.serverError(err)
+		if e.finish != nil {
+			if err := e.finish(ctx, rq.rv, rw.obj, rw.r); err != nil {
+				return rq.serverError(err)
+			}
 		}
 		body.Results = append(body.Results, rw.r)
 	}

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,36 +8,25 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
-	"github.com/stagehand-dev/stagehand/internal/refs"
-	"github.com/stagehand-dev/stagehand/internal/testenv"
+	"github.com/stagehand-dev/stagehand/internal/httpapi/apitest"
 )
-
-// builderIndexer registers the refs indexes on a fake client, through the
-// same refs.Register the manager's cache gets.
-type builderIndexer struct{ b *fake.ClientBuilder }
-
-func (i builderIndexer) IndexField(_ context.Context, obj client.Object, field string, fn client.IndexerFunc) error {
-	i.b.WithIndex(obj, field, fn)
-	return nil
-}
 
 // fakeReader is an in-memory reader holding objs, with the refs indexes:
 // the rendering's input without an API server.
 func fakeReader(t testing.TB, objs ...client.Object) client.Client {
 	t.Helper()
-	b := fake.NewClientBuilder().WithScheme(testenv.Scheme())
-	if err := refs.Register(context.Background(), builderIndexer{b}); err != nil {
+	r, err := apitest.Reader(objs...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.WithObjects(objs...).Build()
+	return r
 }
 
 // uid is a fixed, recognisable version-4 uid: uid(7) is
 // 00000000-0000-4000-8000-000000000007.
-func uid(n int) types.UID { return types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n)) }
+func uid(n int) types.UID { return apitest.UID(n) }
 
 func om(ns, name string, n int) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: ns, Name: name, UID: uid(n)}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -33,7 +34,7 @@ func (q *query[R]) match(r *R) bool {
 
 // parseQuery reads the filters, `search` and `ordering`. fe is non-nil for a
 // 400; err for a failure to read the cache.
-func (e *stageEndpoint[O, R]) parseQuery(ctx context.Context, rv *resolver, values url.Values) (*query[R], fieldErrors, error) {
+func (e *kindEndpoint[O, R]) parseQuery(ctx context.Context, rv *resolver, values url.Values) (*query[R], fieldErrors, error) {
 	q := &query[R]{}
 	var fe fieldErrors
 	for i := range e.filters {
@@ -59,9 +60,12 @@ func (e *stageEndpoint[O, R]) parseQuery(ctx context.Context, rv *resolver, valu
 	}
 	if terms := searchTerms(last(values["search"])); len(terms) > 0 {
 		q.preds = append(q.preds, func(r *R) bool {
-			name := strings.ToLower(e.meta(r).Name)
+			fields := make([]string, len(e.search))
+			for i, f := range e.search {
+				fields[i] = strings.ToLower(f(r))
+			}
 			for _, t := range terms {
-				if !strings.Contains(name, t) {
+				if !slices.ContainsFunc(fields, func(f string) bool { return strings.Contains(f, t) }) {
 					return false
 				}
 			}
@@ -73,8 +77,8 @@ func (e *stageEndpoint[O, R]) parseQuery(ctx context.Context, rv *resolver, valu
 }
 
 // searchTerms splits `search` as DRF's SearchFilter does: on whitespace
-// and commas, keeping a quoted phrase whole. The viewsets search `name`
-// only, case-insensitively (icontains); every term must match.
+// and commas, keeping a quoted phrase whole. Every term must occur,
+// ignoring case (icontains), in one of the viewset's search_fields.
 func searchTerms(s string) []string {
 	s = strings.ReplaceAll(s, "\x00", "")
 	var terms []string
@@ -110,27 +114,17 @@ func searchTerms(s string) []string {
 // ordering reads `ordering`: comma-separated field names, each optionally
 // prefixed with "-" for descending. As in DRF's OrderingFilter, a field that
 // cannot be ordered by is dropped silently, and when none is left the
-// viewset's default, name, applies. The fields are pk, name and each of the
-// stage's own scalar and array fields; the many-to-many fields (flow_set,
-// sources, configuration_stages, webauthn_allowed_device_types), by which
-// authentik would return one row per related object, are not accepted.
-func (e *stageEndpoint[O, R]) ordering(param string) []func(a, b *R) int {
+// viewset's default ordering applies. The fields are the body's own scalar
+// and array fields that are model fields (pk and name included); computed
+// fields (component, export_url, cache_count, ...) and many-to-many fields
+// (flow_set, sources, configuration_stages, stages, ...), by which authentik
+// would fail or return one row per related object, are not accepted.
+func (e *kindEndpoint[O, R]) ordering(param string) []func(a, b *R) int {
 	var order []func(a, b *R) int
-	for term := range strings.SplitSeq(param, ",") {
-		term = strings.TrimSpace(term)
-		desc := strings.HasPrefix(term, "-")
-		field := strings.TrimPrefix(term, "-")
-		var c func(a, b *R) int
-		switch field {
-		case "pk":
-			c = func(a, b *R) int { return strings.Compare(e.meta(a).PK, e.meta(b).PK) }
-		case "name":
-			c = func(a, b *R) int { return strings.Compare(e.meta(a).Name, e.meta(b).Name) }
-		default:
-			c = e.orderings[field]
-		}
+	add := func(field string, desc bool) {
+		c := e.orderings[field]
 		if c == nil {
-			continue
+			return
 		}
 		if desc {
 			asc := c
@@ -138,8 +132,14 @@ func (e *stageEndpoint[O, R]) ordering(param string) []func(a, b *R) int {
 		}
 		order = append(order, c)
 	}
+	for term := range strings.SplitSeq(param, ",") {
+		term = strings.TrimSpace(term)
+		add(strings.TrimPrefix(term, "-"), strings.HasPrefix(term, "-"))
+	}
 	if len(order) == 0 {
-		order = append(order, func(a, b *R) int { return strings.Compare(e.meta(a).Name, e.meta(b).Name) })
+		for _, term := range e.defaultOrder {
+			add(strings.TrimPrefix(term, "-"), strings.HasPrefix(term, "-"))
+		}
 	}
 	return order
 }

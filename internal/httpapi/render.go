@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
-	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
 // The JSON bodies. encoding/json writes struct fields in declaration order,
@@ -35,9 +34,9 @@ type stageMeta struct {
 }
 
 // FlowSet is one element of a stage's flow_set (authentik's FlowSetSerializer,
-// a stripped-down flow). background_url is authentik 2025.12's new name for
-// background; both are written, with the same value, so old and new clients
-// find theirs.
+// a stripped-down flow). authentik 2025.12 calls the background's URL
+// background, 2026.8 background_url; both are written, with the same value,
+// so that old and new clients find theirs.
 type FlowSet struct {
 	PK                      string `json:"pk"`
 	PolicyBindingModelPtrID string `json:"policybindingmodel_ptr_id"`
@@ -81,7 +80,9 @@ type PasswordStage struct {
 	AllowShowPassword          bool                            `json:"allow_show_password"`
 }
 
-// AuthenticatorValidateStage is authentik's AuthenticatorValidateStageSerializer.
+// AuthenticatorValidateStage is authentik's AuthenticatorValidateStageSerializer
+// (2026.8: webauthn_hints and the four OTP throttling factors are newer than
+// 2025.12).
 type AuthenticatorValidateStage struct {
 	stageMeta
 	NotConfiguredAction           flowsv1alpha1.NotConfiguredAction `json:"not_configured_action"`
@@ -89,14 +90,45 @@ type AuthenticatorValidateStage struct {
 	ConfigurationStages           []string                          `json:"configuration_stages"`
 	LastAuthThreshold             string                            `json:"last_auth_threshold"`
 	WebAuthnUserVerification      flowsv1alpha1.UserVerification    `json:"webauthn_user_verification"`
+	WebAuthnHints                 []flowsv1alpha1.WebAuthnHint      `json:"webauthn_hints"`
 	WebAuthnAllowedDeviceTypes    []string                          `json:"webauthn_allowed_device_types"`
 	WebAuthnAllowedDeviceTypesObj []WebAuthnDeviceType              `json:"webauthn_allowed_device_types_obj"`
+	EmailOTPThrottlingFactor      pyFloat                           `json:"email_otp_throttling_factor"`
+	SMSOTPThrottlingFactor        pyFloat                           `json:"sms_otp_throttling_factor"`
+	TOTPOTPThrottlingFactor       pyFloat                           `json:"totp_otp_throttling_factor"`
+	StaticOTPThrottlingFactor     pyFloat                           `json:"static_otp_throttling_factor"`
 }
 
 // WebAuthnDeviceType is authentik's WebAuthnDeviceTypeSerializer.
 type WebAuthnDeviceType struct {
 	AAGUID      string `json:"aaguid"`
 	Description string `json:"description"`
+}
+
+// CaptchaStage is authentik's CaptchaStageSerializer. The provider's secret
+// key is write-only in authentik, so it is never in a body; stagehand never
+// reads it at all (it stays in the Secret privateKeySecretRef names).
+type CaptchaStage struct {
+	stageMeta
+	PublicKey           string                           `json:"public_key"`
+	JSURL               string                           `json:"js_url"`
+	APIURL              string                           `json:"api_url"`
+	RequestContentType  flowsv1alpha1.RequestContentType `json:"request_content_type"`
+	Interactive         bool                             `json:"interactive"`
+	ScoreMinThreshold   pyFloat                          `json:"score_min_threshold"`
+	ScoreMaxThreshold   pyFloat                          `json:"score_max_threshold"`
+	ErrorOnInvalidScore bool                             `json:"error_on_invalid_score"`
+}
+
+// UserLoginStage is authentik's UserLoginStageSerializer.
+type UserLoginStage struct {
+	stageMeta
+	SessionDuration        string                       `json:"session_duration"`
+	TerminateOtherSessions bool                         `json:"terminate_other_sessions"`
+	RememberMeOffset       string                       `json:"remember_me_offset"`
+	NetworkBinding         flowsv1alpha1.NetworkBinding `json:"network_binding"`
+	GeoIPBinding           flowsv1alpha1.GeoIPBinding   `json:"geoip_binding"`
+	RememberDevice         string                       `json:"remember_device"`
 }
 
 // authentik's defaults, rendered when a field is unset in an object the API
@@ -109,6 +141,18 @@ const (
 	defaultFailedAttempts      = int32(5)
 	defaultNotConfiguredAction = flowsv1alpha1.NotConfiguredActionSkip
 	defaultUserVerification    = flowsv1alpha1.UserVerification("preferred")
+	defaultThrottlingFactor    = 1.0
+
+	defaultCaptchaJSURL       = "https://www.recaptcha.net/recaptcha/api.js"
+	defaultCaptchaAPIURL      = "https://www.recaptcha.net/recaptcha/api/siteverify"
+	defaultCaptchaContentType = flowsv1alpha1.RequestContentTypeForm
+	defaultScoreMinThreshold  = 0.5
+	defaultScoreMaxThreshold  = 1.0
+
+	defaultSessionDuration  = "seconds=0"
+	defaultRememberMeOffset = "seconds=0"
+	defaultRememberDevice   = "days=30"
+	defaultNoBinding        = "no_binding"
 )
 
 var defaultDeviceClasses = []flowsv1alpha1.DeviceClass{
@@ -127,9 +171,10 @@ var defaultDeviceClasses = []flowsv1alpha1.DeviceClass{
 // change every flow's policybindingmodel_ptr_id.
 var policyBindingModelNamespace = uuid.MustParse("cfa419e9-42c9-5972-9d14-89f906db7ca7")
 
-// PolicyBindingModelPtrID is a flow's policybindingmodel_ptr_id: a UUIDv5 of
-// its uid. In authentik it is the primary key of the flow's parent row, a
-// different UUID from the flow's own; here it is derived, so it is stable
+// PolicyBindingModelPtrID is a flow's or a binding's
+// policybindingmodel_ptr_id: a UUIDv5 of its uid. In authentik it is the
+// primary key of the object's parent row (PolicyBindingModel's pbm_uuid), a
+// different UUID from the object's own; here it is derived, so it is stable
 // across restarts and replicas and (a version-5 UUID, where uids are version
 // 4) never equal to the uid.
 func PolicyBindingModelPtrID(flowUID types.UID) string {
@@ -139,13 +184,20 @@ func PolicyBindingModelPtrID(flowUID types.UID) string {
 // ExportURL is authentik's export URL of a flow.
 func ExportURL(slug string) string { return "/api/v3/flows/instances/" + slug + "/export/" }
 
+// backgroundURL is a flow's background_url: its background, served as
+// written (a /static path or an http(s) URL, which authentik returns as-is),
+// or authentik's default image.
+func backgroundURL(f *flowsv1alpha1.Flow) string {
+	if f.Spec.Background == "" {
+		return flowsv1alpha1.DefaultFlowBackground
+	}
+	return f.Spec.Background
+}
+
 // renderFlowSet renders one flow as an element of flow_set.
 func renderFlowSet(f *flowsv1alpha1.Flow) FlowSet {
 	slug := f.EffectiveSlug()
-	bg := f.Spec.Background
-	if bg == "" {
-		bg = flowsv1alpha1.DefaultFlowBackground
-	}
+	bg := backgroundURL(f)
 	return FlowSet{
 		PK:                      string(f.UID),
 		PolicyBindingModelPtrID: PolicyBindingModelPtrID(f.UID),
@@ -214,20 +266,19 @@ func (rv *resolver) localRef(ctx context.Context, obj client.Object, namespace s
 // the flow's slug, then the binding's order, then the binding's name, so the
 // order is stable across requests and replicas.
 func (rv *resolver) flowSet(ctx context.Context, kind flowsv1alpha1.StageKind, stage client.Object) ([]FlowSet, error) {
-	var bindings flowsv1alpha1.FlowStageBindingList
-	key := refs.Key(string(kind), stage.GetNamespace(), stage.GetName())
-	if err := rv.r.List(ctx, &bindings, client.MatchingFields{refs.Index: key}, noCopy); err != nil {
-		return nil, fmt.Errorf("listing the bindings of %s: %w", key, err)
+	bindings, err := rv.bindingsOf(ctx, string(kind), stage)
+	if err != nil {
+		return nil, err
 	}
 	type bound struct {
 		set     FlowSet
 		order   int32
 		binding string
 	}
-	out := make([]bound, 0, len(bindings.Items))
+	out := make([]bound, 0, len(bindings))
 	var flow flowsv1alpha1.Flow
-	for i := range bindings.Items {
-		b := &bindings.Items[i]
+	for i := range bindings {
+		b := &bindings[i]
 		// The index key already names the stage's kind, namespace and name;
 		// check anyway, so that a binding can never lend its flow to a
 		// stage it does not bind.
@@ -261,10 +312,16 @@ func (rv *resolver) flowSet(ctx context.Context, kind flowsv1alpha1.StageKind, s
 	return sets, nil
 }
 
-func meta(k *kindInfo, obj client.Object) stageMeta {
+// meta is the common part of a stage's body, without its flow_set. Its name
+// is the stage's name in authentik: spec.name, else metadata.name.
+func meta(k *stageInfo, obj client.Object) stageMeta {
+	name := obj.GetName()
+	if s, ok := obj.(flowsv1alpha1.Stage); ok {
+		name = s.StageName()
+	}
 	return stageMeta{
 		PK:                string(obj.GetUID()),
-		Name:              obj.GetName(),
+		Name:              name,
 		Component:         k.component,
 		VerboseName:       k.verboseName,
 		VerboseNamePlural: k.verboseNamePlural,
@@ -288,7 +345,7 @@ func (rv *resolver) identification(ctx context.Context, s *flowsv1alpha1.Identif
 	ns, sp := s.Namespace, &s.Spec
 	var e errs
 	out := &IdentificationStage{
-		stageMeta:               meta(&identificationKind, s),
+		stageMeta:               meta(stageInfos[flowsv1alpha1.StageKindIdentification], s),
 		UserFields:              nonNil(sp.UserFields),
 		PasswordStage:           e.uid(rv.localRef(ctx, &flowsv1alpha1.PasswordStage{}, ns, sp.PasswordStageRef)),
 		CaptchaStage:            e.uid(rv.localRef(ctx, &flowsv1alpha1.CaptchaStage{}, ns, sp.CaptchaStageRef)),
@@ -320,7 +377,7 @@ func (rv *resolver) password(ctx context.Context, s *flowsv1alpha1.PasswordStage
 		attempts = *s.Spec.FailedAttemptsBeforeCancel
 	}
 	out := &PasswordStage{
-		stageMeta:                  meta(&passwordKind, s),
+		stageMeta:                  meta(stageInfos[flowsv1alpha1.StageKindPassword], s),
 		Backends:                   nonNil(s.Spec.Backends),
 		ConfigureFlow:              e.uid(rv.localRef(ctx, &flowsv1alpha1.Flow{}, s.Namespace, s.Spec.ConfigureFlowRef)),
 		FailedAttemptsBeforeCancel: attempts,
@@ -339,14 +396,19 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 		classes = defaultDeviceClasses
 	}
 	out := &AuthenticatorValidateStage{
-		stageMeta:                     meta(&authenticatorValidateKind, s),
+		stageMeta:                     meta(stageInfos[flowsv1alpha1.StageKindAuthenticatorValidate], s),
 		NotConfiguredAction:           sp.NotConfiguredAction,
 		DeviceClasses:                 classes,
 		ConfigurationStages:           make([]string, 0, len(sp.ConfigurationStageRefs)),
 		LastAuthThreshold:             orDefault(string(sp.LastAuthThreshold), flowsv1alpha1.DefaultLastAuthThreshold),
 		WebAuthnUserVerification:      sp.WebAuthnUserVerification,
+		WebAuthnHints:                 nonNil(sp.WebAuthnHints),
 		WebAuthnAllowedDeviceTypes:    make([]string, 0, len(sp.WebAuthnAllowedDeviceTypeRefs)),
 		WebAuthnAllowedDeviceTypesObj: make([]WebAuthnDeviceType, 0, len(sp.WebAuthnAllowedDeviceTypeRefs)),
+		EmailOTPThrottlingFactor:      floatOr(sp.EmailOTPThrottlingFactor, defaultThrottlingFactor),
+		SMSOTPThrottlingFactor:        floatOr(sp.SMSOTPThrottlingFactor, defaultThrottlingFactor),
+		TOTPOTPThrottlingFactor:       floatOr(sp.TOTPOTPThrottlingFactor, defaultThrottlingFactor),
+		StaticOTPThrottlingFactor:     floatOr(sp.StaticOTPThrottlingFactor, defaultThrottlingFactor),
 	}
 	if out.NotConfiguredAction == "" {
 		out.NotConfiguredAction = defaultNotConfiguredAction
@@ -384,6 +446,47 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 		out.WebAuthnAllowedDeviceTypesObj = append(out.WebAuthnAllowedDeviceTypesObj, WebAuthnDeviceType{AAGUID: aaguid, Description: dt.Spec.Description})
 	}
 	return out, e.err
+}
+
+// captcha renders a CaptchaStage without its flow_set.
+func (rv *resolver) captcha(_ context.Context, s *flowsv1alpha1.CaptchaStage) (*CaptchaStage, error) {
+	sp := &s.Spec
+	ct := sp.RequestContentType
+	if ct == "" {
+		ct = defaultCaptchaContentType
+	}
+	return &CaptchaStage{
+		stageMeta:           meta(stageInfos[flowsv1alpha1.StageKindCaptcha], s),
+		PublicKey:           sp.PublicKey,
+		JSURL:               orDefault(sp.JSURL, defaultCaptchaJSURL),
+		APIURL:              orDefault(sp.APIURL, defaultCaptchaAPIURL),
+		RequestContentType:  ct,
+		Interactive:         boolOr(sp.Interactive, false),
+		ScoreMinThreshold:   floatOr(sp.ScoreMinThreshold, defaultScoreMinThreshold),
+		ScoreMaxThreshold:   floatOr(sp.ScoreMaxThreshold, defaultScoreMaxThreshold),
+		ErrorOnInvalidScore: boolOr(sp.ErrorOnInvalidScore, true),
+	}, nil
+}
+
+// userLogin renders a UserLoginStage without its flow_set.
+func (rv *resolver) userLogin(_ context.Context, s *flowsv1alpha1.UserLoginStage) (*UserLoginStage, error) {
+	sp := &s.Spec
+	return &UserLoginStage{
+		stageMeta:              meta(stageInfos[flowsv1alpha1.StageKindUserLogin], s),
+		SessionDuration:        orDefault(string(sp.SessionDuration), defaultSessionDuration),
+		TerminateOtherSessions: boolOr(sp.TerminateOtherSessions, false),
+		RememberMeOffset:       orDefault(string(sp.RememberMeOffset), defaultRememberMeOffset),
+		NetworkBinding:         flowsv1alpha1.NetworkBinding(orDefault(string(sp.NetworkBinding), defaultNoBinding)),
+		GeoIPBinding:           flowsv1alpha1.GeoIPBinding(orDefault(string(sp.GeoIPBinding), defaultNoBinding)),
+		RememberDevice:         orDefault(string(sp.RememberDevice), defaultRememberDevice),
+	}, nil
+}
+
+func floatOr(p *float64, def float64) pyFloat {
+	if p == nil {
+		return pyFloat(def)
+	}
+	return pyFloat(*p)
 }
 
 func nonNil[T any](s []T) []T {

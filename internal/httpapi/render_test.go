@@ -15,130 +15,19 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/httpapi/apitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
 
-const ns = "auth"
+const ns = apitest.Namespace
 
-// fixtures is one namespace's worth of flows, stages and what they
-// reference: every field set, every field left to its default, and
-// references that dangle.
-func fixtures() []client.Object {
-	return []client.Object{
-		// Flows: one with every field left to its default, one with every
-		// field set, and the flows the stages link to.
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "default-authentication-flow", 101), Spec: flowsv1alpha1.FlowSpec{
-			Title: "Welcome to authentik!", Designation: flowsv1alpha1.FlowDesignationAuthentication,
-		}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "login-2fa", 102), Spec: flowsv1alpha1.FlowSpec{
-			Slug: "custom-login", Name: "Login with 2FA", Title: "Sign in", Designation: flowsv1alpha1.FlowDesignationAuthentication,
-			Background: "https://example.com/background.png", PolicyEngineMode: flowsv1alpha1.PolicyEngineModeAll,
-			CompatibilityMode: ptr(true), Layout: "sidebar_left", DeniedAction: "continue", Authentication: "require_unauthenticated",
-		}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "enroll", 103), Spec: flowsv1alpha1.FlowSpec{Title: "Sign up", Designation: flowsv1alpha1.FlowDesignationEnrollment}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "recover", 104), Spec: flowsv1alpha1.FlowSpec{Title: "Recover", Designation: flowsv1alpha1.FlowDesignationRecovery, Background: "/static/dist/assets/images/recovery.jpg"}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "passwordless", 105), Spec: flowsv1alpha1.FlowSpec{Title: "Passkey", Designation: flowsv1alpha1.FlowDesignationAuthentication}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "password-change", 106), Spec: flowsv1alpha1.FlowSpec{Title: "Change password", Designation: flowsv1alpha1.FlowDesignationStageConfiguration}},
+// fixtures is the world apitest holds: one namespace's flows, bindings and
+// stages of every kind, with every field set, every field left to its
+// default, and references that dangle.
+func fixtures() []client.Object { return apitest.Objects() }
 
-		&flowsv1alpha1.Source{ObjectMeta: om(ns, "github", 20)},
-		&flowsv1alpha1.Source{ObjectMeta: om(ns, "google", 21)},
-		&flowsv1alpha1.CaptchaStage{ObjectMeta: om(ns, "captcha", 10), Spec: flowsv1alpha1.CaptchaStageSpec{
-			PublicKey: "site-key", PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "captcha", Key: "secret"},
-		}},
-		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: om("", "yubikey-5", 30), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
-			AAGUID: "cb69481e-8ff7-4039-93ec-0a2729a154a8", Description: "YubiKey 5 Series",
-		}},
-		// Stored before the canonical spelling was enforced: rendered in
-		// authentik's (lower-case) form.
-		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: om("", "titan", 31), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
-			AAGUID: "42B4FB4A-2866-43B2-9BF7-6C6669C2E5D3", Description: "Google Titan Security Key v2",
-		}},
-
-		// IdentificationStage with every field set, bound to two flows.
-		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-full", 1), Spec: flowsv1alpha1.IdentificationStageSpec{
-			UserFields:              []flowsv1alpha1.UserField{"email", "username", "upn"},
-			PasswordStageRef:        ref("password-full"),
-			CaptchaStageRef:         ref("captcha"),
-			CaseInsensitiveMatching: ptr(false),
-			ShowMatchedUser:         ptr(false),
-			EnrollmentFlowRef:       ref("enroll"),
-			RecoveryFlowRef:         ref("recover"),
-			PasswordlessFlowRef:     ref("passwordless"),
-			SourceRefs:              []flowsv1alpha1.LocalObjectReference{{Name: "google"}, {Name: "no-such-source"}, {Name: "github"}},
-			ShowSourceLabels:        ptr(true),
-			PretendUserExists:       ptr(false),
-			EnableRememberMe:        ptr(true),
-			WebAuthnStageRef:        ref("validate-full"),
-		}},
-		binding(ns, "default-authentication-flow-identification", "default-authentication-flow", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 201),
-		binding(ns, "login-2fa-identification", "login-2fa", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 202),
-
-		// IdentificationStage with every field left unset: the defaults.
-		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-defaults", 4), Spec: flowsv1alpha1.IdentificationStageSpec{
-			UserFields: []flowsv1alpha1.UserField{"username"},
-		}},
-
-		// IdentificationStage whose every reference dangles; one binding's
-		// flow is gone, and a PasswordStage binding with the same stage
-		// name must not lend it its flow.
-		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-dangling", 5), Spec: flowsv1alpha1.IdentificationStageSpec{
-			PasswordStageRef:    ref("gone"),
-			CaptchaStageRef:     ref("gone"),
-			EnrollmentFlowRef:   ref("gone"),
-			RecoveryFlowRef:     ref("gone"),
-			PasswordlessFlowRef: ref("gone"),
-			SourceRefs:          []flowsv1alpha1.LocalObjectReference{{Name: "gone"}},
-			WebAuthnStageRef:    ref("gone"),
-		}},
-		binding(ns, "gone-identification", "gone", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 203),
-		binding(ns, "enroll-identification", "enroll", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 204),
-		binding(ns, "recover-password", "recover", flowsv1alpha1.StageKindPassword, "identification-dangling", 10, 205),
-
-		// PasswordStage with every field set, bound to two flows.
-		&flowsv1alpha1.PasswordStage{ObjectMeta: om(ns, "password-full", 2), Spec: flowsv1alpha1.PasswordStageSpec{
-			Backends: []flowsv1alpha1.PasswordBackend{
-				"authentik.core.auth.InbuiltBackend", "authentik.core.auth.TokenBackend",
-				"authentik.sources.ldap.auth.LDAPBackend", "authentik.sources.kerberos.auth.KerberosBackend",
-			},
-			ConfigureFlowRef:           ref("password-change"),
-			FailedAttemptsBeforeCancel: ptr(int32(3)),
-			AllowShowPassword:          ptr(true),
-		}},
-		binding(ns, "default-authentication-flow-password", "default-authentication-flow", flowsv1alpha1.StageKindPassword, "password-full", 20, 206),
-		binding(ns, "login-2fa-password", "login-2fa", flowsv1alpha1.StageKindPassword, "password-full", 20, 207),
-
-		// PasswordStage with the defaults and a dangling configure flow.
-		&flowsv1alpha1.PasswordStage{ObjectMeta: om(ns, "password-defaults", 6), Spec: flowsv1alpha1.PasswordStageSpec{
-			Backends:         []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"},
-			ConfigureFlowRef: ref("gone"),
-		}},
-
-		// AuthenticatorValidateStage with every field set, bound twice to
-		// the same flow, with dangling configuration stages and device
-		// types among existing ones.
-		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: om(ns, "validate-full", 3), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
-			NotConfiguredAction: flowsv1alpha1.NotConfiguredActionConfigure,
-			DeviceClasses:       []flowsv1alpha1.DeviceClass{"totp", "webauthn"},
-			ConfigurationStageRefs: []flowsv1alpha1.StageReference{
-				{Kind: flowsv1alpha1.StageKindPassword, Name: "password-full"},
-				{Kind: flowsv1alpha1.StageKindCaptcha, Name: "gone"},
-				{Kind: flowsv1alpha1.StageKindIdentification, Name: "identification-defaults"},
-			},
-			LastAuthThreshold:             "hours=1;minutes=30",
-			WebAuthnUserVerification:      "required",
-			WebAuthnAllowedDeviceTypeRefs: []flowsv1alpha1.LocalObjectReference{{Name: "yubikey-5"}, {Name: "gone"}, {Name: "titan"}},
-		}},
-		binding(ns, "login-2fa-validate-late", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 40, 208),
-		binding(ns, "login-2fa-validate", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 30, 209),
-
-		// AuthenticatorValidateStage with an empty spec: every default.
-		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: om(ns, "validate-defaults", 7)},
-	}
-}
-
-// TestRendering renders each stage, and a list of each kind, through the
+// TestRendering renders each object, and a list of each kind, through the
 // handler over an in-memory reader, and compares the bodies with the golden
 // files in testdata/ (indented there for reading; the wire form is compact).
 // Run `go test ./internal/httpapi -run TestRendering -update` to rewrite them.
@@ -158,6 +47,18 @@ func TestRendering(t *testing.T) {
 		{"identification_list", "/api/v3/stages/identification/"},
 		{"password_list", "/api/v3/stages/password/?page_size=1&page=2"},
 		{"authenticator_validate_list", "/api/v3/stages/authenticator/validate/?ordering=-name"},
+		{"captcha_full", "/api/v3/stages/captcha/" + string(uid(11)) + "/"},
+		{"captcha_defaults", "/api/v3/stages/captcha/" + string(uid(10)) + "/"},
+		{"captcha_list", "/api/v3/stages/captcha/"},
+		{"user_login_full", "/api/v3/stages/user_login/" + string(uid(8)) + "/"},
+		{"user_login_defaults", "/api/v3/stages/user_login/" + string(uid(9)) + "/"},
+		{"user_login_list", "/api/v3/stages/user_login/"},
+		{"flow_full", "/api/v3/flows/instances/custom-login/"},
+		{"flow_defaults", "/api/v3/flows/instances/default-authentication-flow/"},
+		{"flow_list", "/api/v3/flows/instances/"},
+		{"binding_full", "/api/v3/flows/bindings/" + string(uid(210)) + "/"},
+		{"binding_defaults", "/api/v3/flows/bindings/" + string(uid(201)) + "/"},
+		{"binding_list", "/api/v3/flows/bindings/"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {
@@ -258,7 +159,15 @@ func TestFieldOrder(t *testing.T) {
 		}},
 		{"/api/v3/stages/authenticator/validate/" + string(uid(7)) + "/", []string{
 			"not_configured_action", "device_classes", "configuration_stages", "last_auth_threshold",
-			"webauthn_user_verification", "webauthn_allowed_device_types", "webauthn_allowed_device_types_obj",
+			"webauthn_user_verification", "webauthn_hints", "webauthn_allowed_device_types", "webauthn_allowed_device_types_obj",
+			"email_otp_throttling_factor", "sms_otp_throttling_factor", "totp_otp_throttling_factor", "static_otp_throttling_factor",
+		}},
+		{"/api/v3/stages/captcha/" + string(uid(10)) + "/", []string{
+			"public_key", "js_url", "api_url", "request_content_type", "interactive",
+			"score_min_threshold", "score_max_threshold", "error_on_invalid_score",
+		}},
+		{"/api/v3/stages/user_login/" + string(uid(9)) + "/", []string{
+			"session_duration", "terminate_other_sessions", "remember_me_offset", "network_binding", "geoip_binding", "remember_device",
 		}},
 	}
 	for _, tc := range cases {
@@ -279,6 +188,29 @@ func TestFieldOrder(t *testing.T) {
 		"background_url", "policy_engine_mode", "compatibility_mode", "export_url", "layout", "denied_action"}
 	if got := keys(t, body.FlowSet[0]); !slices.Equal(got, wantFlowSet) {
 		t.Errorf("FlowSet keys:\n got %v\nwant %v", got, wantFlowSet)
+	}
+
+	// A flow (authentik 2026.8's FlowSerializer) and a binding, whose
+	// stage_obj is authentik's StageSerializer: the common stage fields.
+	rec = get(t, h, "/api/v3/flows/instances/custom-login/")
+	if got, want := keys(t, rec.Body.Bytes()), []string{"pk", "policybindingmodel_ptr_id", "name", "slug", "title", "designation",
+		"background", "background_url", "background_themed_urls", "stages", "policies", "cache_count", "policy_engine_mode",
+		"compatibility_mode", "export_url", "layout", "denied_action", "authentication"}; !slices.Equal(got, want) {
+		t.Errorf("Flow keys:\n got %v\nwant %v", got, want)
+	}
+	rec = get(t, h, "/api/v3/flows/bindings/"+string(uid(210))+"/")
+	if got, want := keys(t, rec.Body.Bytes()), []string{"pk", "policybindingmodel_ptr_id", "target", "stage", "stage_obj",
+		"evaluate_on_plan", "re_evaluate_policies", "order", "policy_engine_mode", "invalid_response_action"}; !slices.Equal(got, want) {
+		t.Errorf("FlowStageBinding keys:\n got %v\nwant %v", got, want)
+	}
+	var fsb struct {
+		StageObj json.RawMessage `json:"stage_obj"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &fsb); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(t, fsb.StageObj); !slices.Equal(got, common) {
+		t.Errorf("stage_obj keys:\n got %v\nwant %v", got, common)
 	}
 
 	rec = get(t, h, "/api/v3/stages/password/")

@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-const apiPrefix = "/api/v3/stages/"
+const apiPrefix = "/api/v3/"
 
 // route finds the endpoint of a path. detail is true for a retrieve, with
-// pk the path's last segment; label is the route template for metrics.
-func (s *Server) route(path string) (ep endpoint, pk string, detail bool, label string) {
+// key the path's last segment (a pk or a slug); label is the route template
+// for metrics. A path deeper than a retrieve's (a detail action such as
+// /api/v3/flows/instances/<slug>/export/) matches no endpoint.
+func (s *Server) route(path string) (ep endpoint, key string, detail bool, label string) {
 	rest, ok := strings.CutPrefix(path, apiPrefix)
 	if !ok {
 		return nil, "", false, "unmatched"

@@ -1,0 +1,253 @@
+// Package apitest is the world of stagehand objects the API's tests render:
+// one namespace's flows, bindings and stages of every kind, with every field
+// set, every field left to its default, and references that dangle. The
+// golden bodies of internal/httpapi, the validation of every body against
+// authentik's OpenAPI documents and the test that authentik's Go client
+// reads every endpoint (hack/authentikclient) all read it, so that each of
+// them covers every body the API can send.
+//
+// The objects are as a fake client holds them: no defaults applied (the
+// API server would apply them), so the rendering's own defaults are
+// exercised too.
+package apitest
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+)
+
+// Namespace is the namespace of every namespaced object of the world.
+const Namespace = "auth"
+
+const ns = Namespace
+
+// UID is a fixed, recognisable version-4 uid: UID(7) is
+// 00000000-0000-4000-8000-000000000007. The world's objects have UIDs 1 to
+// 11 (stages), 20 and 21 (sources), 30 and 31 (device types), 101 to 107
+// (flows) and 201 to 213 (bindings).
+func UID(n int) types.UID { return types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n)) }
+
+func om(namespace, name string, n int) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: namespace, Name: name, UID: UID(n)}
+}
+
+func ref(name string) *flowsv1alpha1.LocalObjectReference {
+	return &flowsv1alpha1.LocalObjectReference{Name: name}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func binding(namespace, name, flow string, kind flowsv1alpha1.StageKind, stage string, order int32, n int) *flowsv1alpha1.FlowStageBinding {
+	return &flowsv1alpha1.FlowStageBinding{
+		ObjectMeta: om(namespace, name, n),
+		Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef: flowsv1alpha1.LocalObjectReference{Name: flow},
+			StageRef:  flowsv1alpha1.StageReference{Kind: kind, Name: stage},
+			Order:     order,
+		},
+	}
+}
+
+// Objects returns a new copy of the world.
+func Objects() []client.Object {
+	return []client.Object{
+		// Flows: one with every field left to its default, one with every
+		// field set, and the flows the stages link to.
+		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "default-authentication-flow", 101), Spec: flowsv1alpha1.FlowSpec{
+			Title: "Welcome to authentik!", Designation: flowsv1alpha1.FlowDesignationAuthentication,
+		}},
+		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "login-2fa", 102), Spec: flowsv1alpha1.FlowSpec{
+			Slug: "custom-login", Name: "Login with 2FA", Title: "Sign in", Designation: flowsv1alpha1.FlowDesignationAuthentication,
+			Background: "https://example.com/background.png", PolicyEngineMode: flowsv1alpha1.PolicyEngineModeAll,
+			CompatibilityMode: ptr(true), Layout: "sidebar_left", DeniedAction: "continue", Authentication: "require_unauthenticated",
+		}},
+		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "enroll", 103), Spec: flowsv1alpha1.FlowSpec{Title: "Sign up", Designation: flowsv1alpha1.FlowDesignationEnrollment}},
+		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "recover", 104), Spec: flowsv1alpha1.FlowSpec{Title: "Recover", Designation: flowsv1alpha1.FlowDesignationRecovery, Background: "/static/dist/assets/images/recovery.jpg"}},
+		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "passwordless", 105), Spec: flowsv1alpha1.FlowSpec{Title: "Passkey", Designation: flowsv1alpha1.FlowDesignationAuthentication}},
+		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "password-change", 106), Spec: flowsv1alpha1.FlowSpec{Title: "Change password", Designation: flowsv1alpha1.FlowDesignationStageConfiguration}},
+
+		&flowsv1alpha1.Source{ObjectMeta: om(ns, "github", 20)},
+		&flowsv1alpha1.Source{ObjectMeta: om(ns, "google", 21)},
+		&flowsv1alpha1.CaptchaStage{ObjectMeta: om(ns, "captcha", 10), Spec: flowsv1alpha1.CaptchaStageSpec{
+			PublicKey: "site-key", PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "captcha", Key: "secret"},
+		}},
+		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: om("", "yubikey-5", 30), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
+			AAGUID: "cb69481e-8ff7-4039-93ec-0a2729a154a8", Description: "YubiKey 5 Series",
+		}},
+		// Stored before the canonical spelling was enforced: rendered in
+		// authentik's (lower-case) form.
+		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: om("", "titan", 31), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
+			AAGUID: "42B4FB4A-2866-43B2-9BF7-6C6669C2E5D3", Description: "Google Titan Security Key v2",
+		}},
+
+		// IdentificationStage with every field set, bound to two flows.
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-full", 1), Spec: flowsv1alpha1.IdentificationStageSpec{
+			UserFields:              []flowsv1alpha1.UserField{"email", "username", "upn"},
+			PasswordStageRef:        ref("password-full"),
+			CaptchaStageRef:         ref("captcha"),
+			CaseInsensitiveMatching: ptr(false),
+			ShowMatchedUser:         ptr(false),
+			EnrollmentFlowRef:       ref("enroll"),
+			RecoveryFlowRef:         ref("recover"),
+			PasswordlessFlowRef:     ref("passwordless"),
+			SourceRefs:              []flowsv1alpha1.LocalObjectReference{{Name: "google"}, {Name: "no-such-source"}, {Name: "github"}},
+			ShowSourceLabels:        ptr(true),
+			PretendUserExists:       ptr(false),
+			EnableRememberMe:        ptr(true),
+			WebAuthnStageRef:        ref("validate-full"),
+		}},
+		binding(ns, "default-authentication-flow-identification", "default-authentication-flow", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 201),
+		binding(ns, "login-2fa-identification", "login-2fa", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 202),
+
+		// IdentificationStage with every field left unset: the defaults.
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-defaults", 4), Spec: flowsv1alpha1.IdentificationStageSpec{
+			UserFields: []flowsv1alpha1.UserField{"username"},
+		}},
+
+		// IdentificationStage whose every reference dangles; one binding's
+		// flow is gone, and a PasswordStage binding with the same stage
+		// name must not lend it its flow.
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-dangling", 5), Spec: flowsv1alpha1.IdentificationStageSpec{
+			PasswordStageRef:    ref("gone"),
+			CaptchaStageRef:     ref("gone"),
+			EnrollmentFlowRef:   ref("gone"),
+			RecoveryFlowRef:     ref("gone"),
+			PasswordlessFlowRef: ref("gone"),
+			SourceRefs:          []flowsv1alpha1.LocalObjectReference{{Name: "gone"}},
+			WebAuthnStageRef:    ref("gone"),
+		}},
+		binding(ns, "gone-identification", "gone", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 203),
+		binding(ns, "enroll-identification", "enroll", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 204),
+		binding(ns, "recover-password", "recover", flowsv1alpha1.StageKindPassword, "identification-dangling", 10, 205),
+
+		// PasswordStage with every field set, bound to two flows.
+		&flowsv1alpha1.PasswordStage{ObjectMeta: om(ns, "password-full", 2), Spec: flowsv1alpha1.PasswordStageSpec{
+			Backends: []flowsv1alpha1.PasswordBackend{
+				"authentik.core.auth.InbuiltBackend", "authentik.core.auth.TokenBackend",
+				"authentik.sources.ldap.auth.LDAPBackend", "authentik.sources.kerberos.auth.KerberosBackend",
+			},
+			ConfigureFlowRef:           ref("password-change"),
+			FailedAttemptsBeforeCancel: ptr(int32(3)),
+			AllowShowPassword:          ptr(true),
+		}},
+		binding(ns, "default-authentication-flow-password", "default-authentication-flow", flowsv1alpha1.StageKindPassword, "password-full", 20, 206),
+		binding(ns, "login-2fa-password", "login-2fa", flowsv1alpha1.StageKindPassword, "password-full", 20, 207),
+
+		// PasswordStage with the defaults and a dangling configure flow.
+		&flowsv1alpha1.PasswordStage{ObjectMeta: om(ns, "password-defaults", 6), Spec: flowsv1alpha1.PasswordStageSpec{
+			Backends:         []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"},
+			ConfigureFlowRef: ref("gone"),
+		}},
+
+		// AuthenticatorValidateStage with every field set, bound twice to
+		// the same flow, with dangling configuration stages and device
+		// types among existing ones.
+		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: om(ns, "validate-full", 3), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
+			WebAuthnHints:             []flowsv1alpha1.WebAuthnHint{"security-key", "hybrid"},
+			EmailOTPThrottlingFactor:  ptr(0.0),
+			SMSOTPThrottlingFactor:    ptr(2.5),
+			TOTPOTPThrottlingFactor:   ptr(0.5),
+			StaticOTPThrottlingFactor: ptr(3.0),
+			NotConfiguredAction:       flowsv1alpha1.NotConfiguredActionConfigure,
+			DeviceClasses:             []flowsv1alpha1.DeviceClass{"totp", "webauthn"},
+			ConfigurationStageRefs: []flowsv1alpha1.StageReference{
+				{Kind: flowsv1alpha1.StageKindPassword, Name: "password-full"},
+				{Kind: flowsv1alpha1.StageKindCaptcha, Name: "gone"},
+				{Kind: flowsv1alpha1.StageKindIdentification, Name: "identification-defaults"},
+			},
+			LastAuthThreshold:             "hours=1;minutes=30",
+			WebAuthnUserVerification:      "required",
+			WebAuthnAllowedDeviceTypeRefs: []flowsv1alpha1.LocalObjectReference{{Name: "yubikey-5"}, {Name: "gone"}, {Name: "titan"}},
+		}},
+		binding(ns, "login-2fa-validate-late", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 40, 208),
+		binding(ns, "login-2fa-validate", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 30, 209),
+
+		// AuthenticatorValidateStage with an empty spec: every default.
+		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: om(ns, "validate-defaults", 7)},
+
+		// CaptchaStage with every field set (its name in authentik is no
+		// object name), bound to the recovery flow by a binding with every
+		// field set.
+		&flowsv1alpha1.CaptchaStage{ObjectMeta: om(ns, "captcha-full", 11), Spec: flowsv1alpha1.CaptchaStageSpec{
+			Name:                "Turnstile (invisible)",
+			PublicKey:           "0x4AAAAAAADnPIDROrmt1Wwj",
+			PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "turnstile", Key: "secret"},
+			JSURL:               "https://challenges.cloudflare.com/turnstile/v0/api.js",
+			APIURL:              "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+			RequestContentType:  flowsv1alpha1.RequestContentTypeJSON,
+			Interactive:         ptr(true),
+			ScoreMinThreshold:   ptr(0.0),
+			ScoreMaxThreshold:   ptr(0.75),
+			ErrorOnInvalidScore: ptr(false),
+		}},
+		&flowsv1alpha1.FlowStageBinding{ObjectMeta: om(ns, "recover-captcha", 210), Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef:             flowsv1alpha1.LocalObjectReference{Name: "recover"},
+			StageRef:              flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKindCaptcha, Name: "captcha-full"},
+			Order:                 -5,
+			EvaluateOnPlan:        ptr(true),
+			ReEvaluatePolicies:    ptr(false),
+			InvalidResponseAction: "restart_with_context",
+			PolicyEngineMode:      flowsv1alpha1.PolicyEngineModeAll,
+		}},
+
+		// UserLoginStage with every field set, bound to two flows; one with
+		// the defaults, bound to none.
+		&flowsv1alpha1.UserLoginStage{ObjectMeta: om(ns, "user-login-full", 8), Spec: flowsv1alpha1.UserLoginStageSpec{
+			SessionDuration:        "hours=8",
+			TerminateOtherSessions: ptr(true),
+			RememberMeOffset:       "days=7;hours=12",
+			NetworkBinding:         "bind_asn_network",
+			GeoIPBinding:           "bind_continent_country",
+			RememberDevice:         "seconds=0",
+		}},
+		binding(ns, "default-authentication-flow-login", "default-authentication-flow", flowsv1alpha1.StageKindUserLogin, "user-login-full", 100, 211),
+		binding(ns, "login-2fa-login", "login-2fa", flowsv1alpha1.StageKindUserLogin, "user-login-full", 100, 212),
+		&flowsv1alpha1.UserLoginStage{ObjectMeta: om(ns, "user-login-defaults", 9)},
+
+		// A binding of a stage that lives only in authentik: it has no uid
+		// here, so the binding is no binding of the API.
+		&flowsv1alpha1.FlowStageBinding{ObjectMeta: om(ns, "login-2fa-write", 213), Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef: flowsv1alpha1.LocalObjectReference{Name: "login-2fa"},
+			StageRef:  flowsv1alpha1.StageReference{Model: "authentik_stages_user_write.userwritestage", Name: "default-source-enrollment-write"},
+			Order:     90,
+		}},
+
+		// A flow with authentik 2026.8's layout and authentication values.
+		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "device-code", 107), Spec: flowsv1alpha1.FlowSpec{
+			Title: "Sign in your device", Designation: flowsv1alpha1.FlowDesignationStageConfiguration,
+			Layout: "sidebar_right_frame_background", Authentication: "require_token",
+		}},
+	}
+}
+
+// Reader is an in-memory reader holding objs, with the refs indexes the
+// manager's cache has (registered through the same refs.Register): the API's
+// input without an API server.
+func Reader(objs ...client.Object) (client.Client, error) {
+	s := runtime.NewScheme()
+	if err := flowsv1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	b := fake.NewClientBuilder().WithScheme(s)
+	if err := refs.Register(context.Background(), indexer{b}); err != nil {
+		return nil, err
+	}
+	return b.WithObjects(objs...).Build(), nil
+}
+
+// indexer registers field indexes on a fake client's builder.
+type indexer struct{ b *fake.ClientBuilder }
+
+func (i indexer) IndexField(_ context.Context, obj client.Object, field string, fn client.IndexerFunc) error {
+	i.b.WithIndex(obj, field, fn)
+	return nil
+}
