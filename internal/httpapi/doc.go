@@ -119,8 +119,13 @@
 // where bytes put it before). Ties are broken by name, namespace and pk.
 //
 // flow_set has one element per FlowStageBinding of the stage whose flow
-// exists (a stage bound twice to a flow appears twice, as in authentik),
-// sorted by flow slug, then binding order, then binding name. Each element's
+// exists (a stage bound twice to a flow, at two orders, appears twice, as
+// in authentik), sorted by flow slug, then binding order, then binding
+// name. Two bindings of one stage to one flow at one order, which authentik
+// refuses (its FlowStageBinding is unique on them), count once: only the
+// first created is served, here, in a flow's stages and by the bindings
+// endpoint, as if authentik had refused the others (which the controllers
+// report not Ready). Each element's
 // policybindingmodel_ptr_id is a UUIDv5 of the flow's uid (see
 // PolicyBindingModelPtrID); background and background_url carry the same
 // value, the flow's background or authentik's default image. A flow's

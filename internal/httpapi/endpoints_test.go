@@ -163,9 +163,9 @@ func TestKindErrors(t *testing.T) {
 		{"invalid flow_uuid", "/api/v3/flows/instances/?flow_uuid=nope", 400, `{"flow_uuid":["Enter a valid UUID."]}`},
 		{"invalid filters, in the filterset's order", "/api/v3/flows/instances/?denied_action=deny&flow_uuid=x", 400,
 			`{"flow_uuid":["Enter a valid UUID."],"denied_action":["Select a valid choice. deny is not one of the available choices."]}`},
-		// The export endpoint (issue 9) is not served here: the route is
-		// left to it.
-		{"export", "/api/v3/flows/instances/recover/export/", 404, `{"detail":"Not found."}`},
+		{"export of an unknown slug", "/api/v3/flows/instances/nope/export/", 404, `{"detail":"No Flow matches the given query."}`},
+		{"a detail action other than export", "/api/v3/flows/instances/recover/diagram/", 404, `{"detail":"Not found."}`},
+		{"export of a stage", "/api/v3/stages/password/" + string(uid(2)) + "/export/", 404, `{"detail":"Not found."}`},
 		{"the flows root", "/api/v3/flows/", 404, `{"detail":"Not found."}`},
 
 		{"malformed binding pk", "/api/v3/flows/bindings/nope/", 404, `{"detail":"Not found."}`},

@@ -16,10 +16,15 @@ import (
 	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
-// response is a status and a JSON body.
+// response is a status and a JSON body, or, for the export action, raw
+// bytes of another content type, with headers of their own.
 type response struct {
 	status int
 	body   any
+
+	raw         []byte
+	contentType string
+	headers     map[string]string
 }
 
 // detail is DRF's error body for everything but validation errors.

@@ -150,6 +150,8 @@ type kindEndpoint[O flowsv1alpha1.Object, R any] struct {
 type endpoint interface {
 	kindInfo() *kindInfo
 	retrieve(ctx context.Context, rq *request, key string) response
+	// export answers the export action (export.go): flows only.
+	export(ctx context.Context, rq *request, key string) response
 	list(ctx context.Context, rq *request) response
 	// filterParams describes the endpoint's filters, in their order.
 	filterParams() []filterParam
@@ -161,9 +163,8 @@ var _ endpoint = (*kindEndpoint[*flowsv1alpha1.PasswordStage, PasswordStage])(ni
 
 // endpoints returns every endpoint the API serves.
 //
-// /api/v3/flows/instances/{slug}/export/ is not among them: it is a detail
-// action of the flows endpoint (issue 9's blueprint export), and route()
-// answers 404 for it until that action is added there.
+// /api/v3/flows/instances/{slug}/export/ is the flows endpoint's export
+// action (export.go), which route() finds beside its retrieve.
 func endpoints() []endpoint {
 	return []endpoint{
 		identificationEndpoint(),

@@ -285,6 +285,11 @@ func (rv *resolver) flowSet(ctx context.Context, kind flowsv1alpha1.StageKind, s
 		if b.Spec.StageRef.Kind != kind || b.Spec.StageRef.Name != stage.GetName() || b.Namespace != stage.GetNamespace() {
 			continue
 		}
+		if shadow, err := rv.shadowed(ctx, b); err != nil {
+			return nil, err
+		} else if shadow {
+			continue // authentik would have one binding of the pair
+		}
 		if err := rv.r.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.TargetRef.Name}, &flow, noCopy); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue

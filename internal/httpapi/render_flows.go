@@ -123,6 +123,31 @@ func (rv *resolver) bindingsOf(ctx context.Context, kind string, obj client.Obje
 	return bindings.Items, nil
 }
 
+// shadowed reports whether another binding binds b's stage to b's flow at
+// b's order, and was there first (created earlier; by name when created in
+// the same second). authentik has one binding per flow, stage and order
+// (FlowStageBinding is unique on them): it would have refused the later
+// ones, so the API serves only the first, in flow_set, a flow's stages and
+// the bindings endpoint. (The controllers report every binding of such a
+// set not Ready, naming the others.)
+func (rv *resolver) shadowed(ctx context.Context, b *flowsv1alpha1.FlowStageBinding) (bool, error) {
+	var same flowsv1alpha1.FlowStageBindingList
+	key := refs.Key(flowsv1alpha1.KindFlow, b.Namespace, b.Spec.TargetRef.Name)
+	if err := rv.r.List(ctx, &same, client.MatchingFields{refs.Index: key}, noCopy); err != nil {
+		return false, fmt.Errorf("listing the bindings of %s: %w", key, err)
+	}
+	for i := range same.Items {
+		o := &same.Items[i]
+		if o.Name == b.Name || o.Namespace != b.Namespace || o.Spec.TargetRef != b.Spec.TargetRef || o.Spec.StageRef != b.Spec.StageRef || o.Spec.Order != b.Spec.Order {
+			continue
+		}
+		if c := o.CreationTimestamp.Compare(b.CreationTimestamp.Time); c < 0 || (c == 0 && o.Name < b.Name) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // flowStages is a flow's stages: the uid of the stage of each of its
 // bindings, in the order the flow runs them (by order, then binding name),
 // once per binding as authentik's many-to-many through the bindings gives
@@ -141,6 +166,12 @@ func (rv *resolver) flowStages(ctx context.Context, f *flowsv1alpha1.Flow) ([]st
 	})
 	out := make([]string, 0, len(bindings))
 	for i := range bindings {
+		if shadow, err := rv.shadowed(ctx, &bindings[i]); err != nil || shadow {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		stage, err := rv.boundStage(ctx, &bindings[i])
 		if err != nil {
 			return nil, err
@@ -173,11 +204,14 @@ func (rv *resolver) boundStage(ctx context.Context, b *flowsv1alpha1.FlowStageBi
 }
 
 // binding renders a FlowStageBinding without its stage_obj's flow_set, or
-// nil for a binding authentik could not have: one whose flow or stage does
-// not exist (authentik deletes a binding with its flow or its stage), or
+// nil for a binding authentik could not have: one a binding of the same
+// flow, stage and order shadows, one whose flow or stage does not exist (authentik deletes a binding with its flow or its stage), or
 // whose stage lives only in authentik (StageReference.model), which has no
 // uid to send as stage and no body to send as stage_obj.
 func (rv *resolver) binding(ctx context.Context, b *flowsv1alpha1.FlowStageBinding) (*FlowStageBinding, error) {
+	if shadow, err := rv.shadowed(ctx, b); err != nil || shadow {
+		return nil, err
+	}
 	var flow flowsv1alpha1.Flow
 	target, err := rv.uidOf(ctx, &flow, b.Namespace, b.Spec.TargetRef.Name)
 	if err != nil || target == nil {

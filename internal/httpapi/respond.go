@@ -13,6 +13,18 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // write sends a response as compact JSON without HTML escaping and without
 // a trailing newline, as authentik's renderer does.
 func (s *Server) write(w http.ResponseWriter, resp response) {
+	if resp.raw != nil {
+		h := w.Header()
+		h.Set("Content-Type", resp.contentType)
+		h.Set("Content-Length", strconv.Itoa(len(resp.raw)))
+		h.Set("X-Content-Type-Options", "nosniff")
+		for k, v := range resp.headers {
+			h.Set(k, v)
+		}
+		w.WriteHeader(resp.status)
+		_, _ = w.Write(resp.raw)
+		return
+	}
 	buf := buffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {

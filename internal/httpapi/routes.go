@@ -6,18 +6,21 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
 
 const apiPrefix = "/api/v3/"
 
 // route finds the endpoint of a path. detail is true for a retrieve, with
-// key the path's last segment (a pk or a slug); label is the route template
-// for metrics. A path deeper than a retrieve's (a detail action such as
-// /api/v3/flows/instances/<slug>/export/) matches no endpoint.
-func (s *Server) route(path string) (ep endpoint, key string, detail bool, label string) {
+// key the path's last segment (a pk or a slug), and for the flows'
+// export action (/api/v3/flows/instances/<slug>/export/), with action set;
+// label is the route template for metrics. A path deeper than that matches
+// no endpoint.
+func (s *Server) route(path string) (ep endpoint, key string, detail bool, action, label string) {
 	rest, ok := strings.CutPrefix(path, apiPrefix)
 	if !ok {
-		return nil, "", false, "unmatched"
+		return nil, "", false, "", "unmatched"
 	}
 	for _, e := range s.endpoints {
 		r, ok := strings.CutPrefix(rest, e.kindInfo().route)
@@ -26,16 +29,21 @@ func (s *Server) route(path string) (ep endpoint, key string, detail bool, label
 		}
 		r = r[1:]
 		if r == "" {
-			return e, "", false, e.kindInfo().listRoute
+			return e, "", false, "", e.kindInfo().listRoute
 		}
 		// Django REST framework's router matches the pk as [^/.]+ and
 		// needs the trailing slash.
 		seg, ok := strings.CutSuffix(r, "/")
 		if ok && seg != "" && !strings.ContainsAny(seg, "/.") {
-			return e, seg, true, e.kindInfo().detailRoute
+			return e, seg, true, "", e.kindInfo().detailRoute
+		}
+		if e.kindInfo().kind == flowsv1alpha1.KindFlow {
+			if slug, ok := strings.CutSuffix(r, "/"+exportAction+"/"); ok && slug != "" && !strings.ContainsAny(slug, "/.") {
+				return e, slug, true, exportAction, exportRoute
+			}
 		}
 	}
-	return nil, "", false, "unmatched"
+	return nil, "", false, "", "unmatched"
 }
 
 // ServeHTTP answers one request: 503 until the cache has synced, 404 for an
@@ -44,7 +52,7 @@ func (s *Server) route(path string) (ep endpoint, key string, detail bool, label
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	ep, pk, isDetail, label := s.route(r.URL.Path)
+	ep, pk, isDetail, action, label := s.route(r.URL.Path)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler { //nolint:errorlint // a recovered panic value, compared as net/http compares it
@@ -64,10 +72,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
-	s.write(sw, s.serve(r, ep, pk, isDetail))
+	s.write(sw, s.serve(r, ep, pk, isDetail, action))
 }
 
-func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool) response {
+func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool, action string) response {
 	if !s.synced.Load() {
 		return detailResponse(503, msgUnavailable)
 	}
@@ -96,7 +104,10 @@ func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool) r
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return response{status: 405, body: detail{Detail: `Method "` + r.Method + `" not allowed.`}}
 	}
-	if isDetail {
+	switch {
+	case action == exportAction:
+		return ep.export(ctx, rq, pk)
+	case isDetail:
 		return ep.retrieve(ctx, rq, pk)
 	}
 	return ep.list(ctx, rq)

@@ -69,6 +69,7 @@ var authentikDefaults = map[string]blueprint.Map{
 	"authentik_stages_captcha.captchastage": {
 		{Key: "js_url", Value: "https://www.recaptcha.net/recaptcha/api.js"},
 		{Key: "api_url", Value: "https://www.recaptcha.net/recaptcha/api/siteverify"},
+		{Key: "request_content_type", Value: "application/x-www-form-urlencoded"},
 		{Key: "interactive", Value: false},
 		{Key: "score_min_threshold", Value: 0.5},
 		{Key: "score_max_threshold", Value: 1.0},

@@ -77,6 +77,7 @@ func login() *fixture {
 		PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "captcha-keys", Key: "private"},
 		JSURL:               "https://js.hcaptcha.com/1/api.js",
 		APIURL:              "https://api.hcaptcha.com/siteverify",
+		RequestContentType:  flowsv1alpha1.RequestContentTypeJSON,
 		Interactive:         ptr(true),
 		ScoreMinThreshold:   ptr(0.2),
 		ScoreMaxThreshold:   ptr(0.9),

@@ -55,7 +55,7 @@ var nullableForeignKeys = map[string][]string{
 
 // newerFields are fields authentik added after the schema's version
 // (2026.5), with their schema in authentik 2026.8's OpenAPI document
-// (AuthenticatorValidateStageRequest). An older authentik ignores them: its
+// (AuthenticatorValidateStageRequest, CaptchaStageRequest). An older authentik ignores them: its
 // serializers drop fields they do not know.
 var newerFields = map[string]map[string]map[string]any{
 	"authentik_stages_authenticator_validate.authenticatorvalidatestage": {
@@ -63,6 +63,9 @@ var newerFields = map[string]map[string]map[string]any{
 		"sms_otp_throttling_factor":    {"type": "number"},
 		"totp_otp_throttling_factor":   {"type": "number"},
 		"static_otp_throttling_factor": {"type": "number"},
+	},
+	"authentik_stages_captcha.captchastage": {
+		"request_content_type": {"type": "string", "enum": []any{"application/x-www-form-urlencoded", "application/json"}},
 	},
 }
 

@@ -196,6 +196,7 @@ func captchaAttrs(r *renderer, s *flowsv1alpha1.CaptchaStage) (blueprint.Map, er
 		{Key: "private_key", Value: key},
 		{Key: "js_url", Value: orDefault(sp.JSURL, defaultCaptchaJSURL)},
 		{Key: "api_url", Value: orDefault(sp.APIURL, defaultCaptchaAPIURL)},
+		{Key: "request_content_type", Value: orDefault(string(sp.RequestContentType), string(flowsv1alpha1.RequestContentTypeForm))},
 		{Key: "interactive", Value: boolOr(sp.Interactive, false)},
 		{Key: "score_min_threshold", Value: floatOr(sp.ScoreMinThreshold, defaultScoreMinThreshold)},
 		{Key: "score_max_threshold", Value: floatOr(sp.ScoreMaxThreshold, defaultScoreMaxThreshold)},
