@@ -102,11 +102,19 @@ test-unit: envtest ## Run the unit tests and the tests on a real kube-apiserver 
 test-e2e: envtest ## Run the end-to-end tests: `make dev`'s program, run as a person runs it.
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test -tags e2e ./hack/dev/... $(TESTFLAGS)
 
-# The benchmarks `make bench` runs (a go test -bench pattern).
+# The Go benchmarks `make bench-go` runs (a go test -bench pattern).
 BENCH ?= .
+# Flags for `make bench` (hack/bench): -stages, -flows, -create-clients,
+# -load-clients, -rounds, -load-time, -steady, -manager-args; see
+# `go run ./hack/bench -h`.
+BENCHFLAGS ?=
 
 .PHONY: bench
-bench: envtest ## Run the benchmarks (BENCH=pattern narrows them).
+bench: envtest build ## Measure stagehand as a whole and print a table: creates to Ready, memory, steady writes, API throughput beside kube-apiserver's (BENCHFLAGS=...).
+	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) run ./hack/bench --manager=$(LOCALBIN)/manager --dir=$(LOCALBIN)/bench $(BENCHFLAGS)
+
+.PHONY: bench-go
+bench-go: envtest ## Run the Go benchmarks of the hot paths (BENCH=pattern narrows them).
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... -run='^$$' -bench='$(BENCH)' -benchmem
 
 .PHONY: envtest

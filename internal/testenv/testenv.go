@@ -148,7 +148,7 @@ type ManagerOptions struct {
 // limit, no metrics or probe listeners), and returns it with a function that
 // stops it and waits for it to stop.
 func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error) {
-	cfg, err := e.managerConfig(append([]string{filepath.Join("config", "rbac", "role.yaml")}, opts.ExtraRoles...))
+	cfg, err := e.UserWithRoles(ManagerUser, append([]string{filepath.Join("config", "rbac", "role.yaml")}, opts.ExtraRoles...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,11 +196,11 @@ func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error)
 	return mgr, stop, nil
 }
 
-// managerConfig binds the ClusterRole of each file (the generated one,
-// config/rbac/role.yaml, first) to ManagerUser and returns a connection as
-// that user, without a client-side rate limit (as ctrl.GetConfig gives the
-// real manager).
-func (e *Env) managerConfig(roles []string) (*rest.Config, error) {
+// UserWithRoles binds the ClusterRole of each file (relative to the
+// repository's root: config/rbac/role.yaml, say) to the user name and
+// returns a connection as that user, without a client-side rate limit (as
+// ctrl.GetConfig gives the real manager).
+func (e *Env) UserWithRoles(name string, roles ...string) (*rest.Config, error) {
 	ctx := context.Background()
 	for i, file := range roles {
 		path := filepath.Join(Root(), file)
@@ -208,11 +208,11 @@ func (e *Env) managerConfig(roles []string) (*rest.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		role.ObjectMeta = metav1.ObjectMeta{Name: fmt.Sprintf("stagehand-test-manager-%d", i)}
+		role.ObjectMeta = metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", name, i)}
 		binding := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: role.Name},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: ManagerUser}},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
 		}
 		for _, o := range []client.Object{role, binding} {
 			if err := e.Client.Create(ctx, o); err != nil {
@@ -220,7 +220,7 @@ func (e *Env) managerConfig(roles []string) (*rest.Config, error) {
 			}
 		}
 	}
-	cfg, err := e.AddUser(ManagerUser)
+	cfg, err := e.AddUser(name)
 	if err != nil {
 		return nil, err
 	}
