@@ -92,19 +92,43 @@ func (w *discardWriter) Write(b []byte) (int, error) { w.n += len(b); return len
 // BenchmarkRetrieve measures a retrieve of a stage bound to eight flows
 // through the handler, reading the real manager's cache: with
 // --api-auth=none (the baseline) and with --api-auth=kubernetes once the
-// caller's TokenReview and SubjectAccessReview are cached. It fails if the
-// loop sends a single review or a single request to the API server.
+// caller's TokenReview and SubjectAccessReview are cached; each rendering
+// the body anew (render=each, a server without the cache's events) and
+// from the memo the cache's events keep (render=memo, as the manager runs
+// it). It fails if the loop sends a single review or a single request to
+// the API server.
 //
 //	KUBEBUILDER_ASSETS=$PWD/bin/k8s go test ./internal/httpapi -run '^$' -bench Retrieve -benchmem
 func BenchmarkRetrieve(b *testing.B) {
 	c := envtest(b)
 	path, token := boundStage(b, c)
-	for _, mode := range []AuthMode{AuthNone, AuthKubernetes} {
-		b.Run("auth="+string(mode), func(b *testing.B) {
+	for _, memo := range []bool{false, true} {
+		for _, mode := range []AuthMode{AuthNone, AuthKubernetes} {
+			render := "each"
+			if memo {
+				render = "memo"
+			}
+			b.Run("render="+render+"/auth="+string(mode), func(b *testing.B) {
+				benchmarkRetrieve(b, c, path, token, mode, memo)
+			})
+		}
+	}
+}
+
+func benchmarkRetrieve(b *testing.B, c *cluster, path, token string, mode AuthMode, memo bool) {
+	{
+		{
 			rv := &countingReviewer{Reviewer: c.mgr.GetClient()}
-			s, err := New(Options{Addr: "-", Reader: c.mgr.GetCache(), Auth: mode, Reviewer: rv, AuthCacheTTL: time.Hour, AuthNegativeCacheTTL: time.Hour})
+			opts := Options{Addr: "-", Reader: c.mgr.GetCache(), Auth: mode, Reviewer: rv, AuthCacheTTL: time.Hour, AuthNegativeCacheTTL: time.Hour}
+			if memo {
+				opts.Cache = c.mgr.GetCache()
+			}
+			s, err := New(opts)
 			if err != nil {
 				b.Fatal(err)
+			}
+			if memo && !s.WaitForCacheSync(context.Background()) {
+				b.Fatal("the cache did not sync")
 			}
 			req := httptest.NewRequest(http.MethodGet, path, nil)
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -135,7 +159,7 @@ func BenchmarkRetrieve(b *testing.B) {
 			if n := apiRequests.Load() - requests; n != 0 {
 				b.Fatalf("%d requests to the API server on the hot path", n)
 			}
-		})
+		}
 	}
 }
 

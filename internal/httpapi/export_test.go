@@ -230,3 +230,44 @@ func TestCollidingBindingsCountOnce(t *testing.T) {
 		t.Errorf("the flow's stages %v, want %v", f.Stages, want)
 	}
 }
+
+// TestMemoFollowsChanges: the API answers from bodies rendered ahead, and
+// a change of any object a body depends on (here the flow in a stage's
+// flow_set) shows in the next answers.
+func TestMemoFollowsChanges(t *testing.T) {
+	c := envtest(t)
+	ns := c.namespace(t, "memo")
+	flow := &flowsv1alpha1.Flow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login"}, Spec: flowsv1alpha1.FlowSpec{Slug: "memo-" + ns, Title: "Before", Designation: flowsv1alpha1.FlowDesignationAuthentication}}
+	pw := &flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "password"}, Spec: flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}}}
+	c.create(t, flow, pw, bindingIn(ns, "login-password", "login", flowsv1alpha1.StageKindPassword, "password", 10))
+	url := c.none + "/api/v3/stages/password/" + string(pw.UID) + "/"
+	title := func(want string) func() error {
+		return func() error {
+			got := call(t, "GET", url, "")
+			var body struct {
+				FlowSet []struct {
+					Title string `json:"title"`
+				} `json:"flow_set"`
+			}
+			if err := json.Unmarshal([]byte(got.body), &body); err != nil || len(body.FlowSet) != 1 || body.FlowSet[0].Title != want {
+				return fmt.Errorf("GET %s: %d %s, want the title %q", url, got.code, got.body, want)
+			}
+			return nil
+		}
+	}
+	eventually(t, title("Before"))
+	eventually(t, title("Before")) // answered from the memo
+	flow.Spec.Title = "After"
+	if err := c.admin.Update(context.Background(), flow); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, title("After"))
+	// The list answers from the same bodies.
+	eventually(t, func() error {
+		got := call(t, "GET", c.none+"/api/v3/stages/password/?search=password&page_size=100", "")
+		if !strings.Contains(got.body, `"title":"After"`) || strings.Contains(got.body, `"slug":"memo-`+ns+`","title":"Before"`) {
+			return fmt.Errorf("list: %s", got.body)
+		}
+		return nil
+	})
+}

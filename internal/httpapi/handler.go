@@ -10,6 +10,7 @@ import (
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -55,8 +56,13 @@ const (
 // request is what an endpoint needs of one HTTP request.
 type request struct {
 	values url.Values
-	perm   permission
-	rv     *resolver
+	// rawQuery is the query string as sent: lists are memoised by it.
+	rawQuery string
+	perm     permission
+	rv       *resolver
+	// memo holds rendered bodies; nil when the reader is not a cache whose
+	// events keep it honest (tests over a fake client).
+	memo *memo
 	// fail records an unexpected error (the server logs it).
 	fail func(error)
 }
@@ -162,6 +168,14 @@ func (e *kindEndpoint[O, R]) find(ctx context.Context, rq *request, key string) 
 		if !ok {
 			return nil, false, nil
 		}
+		if rq.memo != nil {
+			// The informers' events keep a uid's object at hand.
+			obj, found := rq.memo.object(types.UID(uid))
+			if o, isKind := obj.(O); found && isKind {
+				return []O{o}, true, nil
+			}
+			return nil, true, nil
+		}
 		objs, err := e.listAll(ctx, rq, client.MatchingFields{refs.UID: uid})
 		return objs, true, err
 	}
@@ -215,51 +229,66 @@ func (e *kindEndpoint[O, R]) retrieve(ctx context.Context, rq *request, key stri
 		return detailResponse(404, msgNotFound)
 	}
 	for _, obj := range readable {
-		r, err := e.render(rq.rv, ctx, obj)
+		r, en, err := e.rendered(ctx, rq, obj)
 		if err != nil {
 			return rq.serverError(err)
 		}
 		if r == nil || !q.match(r) {
 			continue
 		}
-		if e.finish != nil {
-			if err := e.finish(ctx, rq.rv, obj, r); err != nil {
-				return rq.serverError(err)
-			}
+		b, err := e.full(ctx, rq, obj, r, en)
+		if err != nil {
+			return rq.serverError(err)
 		}
-		return response{status: 200, body: r}
+		return jsonResponse(b)
 	}
 	return detailResponse(404, e.info.notFound())
-}
-
-// listBody is authentik's paginated list. autocomplete is authentik's query
-// language schema, which is empty for viewsets without QL fields, as these
-// viewsets are.
-type listBody[R any] struct {
-	Pagination   pagination `json:"pagination"`
-	Results      []*R       `json:"results"`
-	Autocomplete struct{}   `json:"autocomplete"`
 }
 
 type row[O client.Object, R any] struct {
 	obj O
 	r   *R
+	en  *memoEntry
 }
 
 // list answers GET /api/v3/<route>/: the objects the caller may read
 // (403 when none, as in authentik), filtered, searched, ordered and
 // paginated.
 func (e *kindEndpoint[O, R]) list(ctx context.Context, rq *request) response {
+	// A caller who may read every object of the kind is answered the same
+	// list for the same query, until the next change: the memo keeps it.
+	all := rq.perm.everything()
+	if !all {
+		var err error
+		if all, err = rq.perm.may(ctx, ""); err != nil {
+			return rq.reviewOrServerError(err)
+		}
+	}
+	var memoKey string
+	if all && rq.memo != nil {
+		memoKey = e.info.route + "?" + rq.rawQuery
+		epoch := rq.memo.epoch.Load()
+		if b, ok := rq.memo.list(memoKey, epoch); ok {
+			return jsonResponse(b)
+		}
+		resp := e.listUncached(ctx, rq, true)
+		if resp.status == 200 {
+			rq.memo.rememberList(memoKey, epoch, resp.raw)
+		}
+		return resp
+	}
+	return e.listUncached(ctx, rq, all)
+}
+
+// listUncached is list without the memo of whole lists; all says the caller
+// may read every object of the kind.
+func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all bool) response {
 	objs, err := e.listAll(ctx, rq)
 	if err != nil {
 		return rq.serverError(err)
 	}
 	visible := objs
 	if !rq.perm.everything() {
-		all, err := rq.perm.may(ctx, "")
-		if err != nil {
-			return rq.reviewOrServerError(err)
-		}
 		if !all {
 			readable, err := rq.perm.readable(ctx, namespaces(objs, nil), false)
 			if err != nil {
@@ -285,12 +314,12 @@ func (e *kindEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 	}
 	rows := make([]row[O, R], 0, len(visible))
 	for _, o := range visible {
-		r, err := e.render(rq.rv, ctx, o)
+		r, en, err := e.rendered(ctx, rq, o)
 		if err != nil {
 			return rq.serverError(err)
 		}
 		if r != nil && q.match(r) {
-			rows = append(rows, row[O, R]{obj: o, r: r})
+			rows = append(rows, row[O, R]{obj: o, r: r, en: en})
 		}
 	}
 	// Ties are broken by name, namespace and uid, so that every replica
@@ -310,16 +339,30 @@ func (e *kindEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 	if !ok {
 		return detailResponse(404, msgInvalidPage)
 	}
-	body := &listBody[R]{Pagination: p, Results: make([]*R, 0, hi-lo)}
-	for _, rw := range rows[lo:hi] {
-		if e.finish != nil {
-			if err := e.finish(ctx, rq.rv, rw.obj, rw.r); err != nil {
-				return rq.serverError(err)
-			}
-		}
-		body.Results = append(body.Results, rw.r)
+	// authentik's paginated list, {"pagination":...,"results":[...],
+	// "autocomplete":{}}, around each result's JSON as retrieve answers it.
+	// autocomplete is authentik's query language schema, which is empty for
+	// viewsets without QL fields, as these viewsets are.
+	pj, err := encodeJSON(p)
+	if err != nil {
+		return rq.serverError(err)
 	}
-	return response{status: 200, body: body}
+	out := make([]byte, 0, 64+len(pj)+(hi-lo)*2048)
+	out = append(out, `{"pagination":`...)
+	out = append(out, pj...)
+	out = append(out, `,"results":[`...)
+	for i, rw := range rows[lo:hi] {
+		b, err := e.full(ctx, rq, rw.obj, rw.r, rw.en)
+		if err != nil {
+			return rq.serverError(err)
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, b...)
+	}
+	out = append(out, `],"autocomplete":{}}`...)
+	return jsonResponse(out)
 }
 
 // reviewOrServerError answers a failure to ask the API server 503, any

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,6 +15,9 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	reviews  *prometheus.CounterVec
+	// series are the request series seen so far (bounded: routes, methods
+	// and codes are).
+	series sync.Map // seriesKey -> *series
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -77,8 +81,29 @@ func (m *metrics) review(review, result string) {
 }
 
 func (m *metrics) observe(route, method string, code int, seconds float64) {
-	m.requests.WithLabelValues(route, methodLabel(method), codeLabel(code)).Inc()
-	m.duration.WithLabelValues(route).Observe(seconds)
+	key := seriesKey{route: route, method: methodLabel(method), code: code}
+	s, ok := m.series.Load(key)
+	if !ok {
+		s, _ = m.series.LoadOrStore(key, &series{
+			requests: m.requests.WithLabelValues(route, key.method, codeLabel(code)),
+			duration: m.duration.WithLabelValues(route),
+		})
+	}
+	ss := s.(*series)
+	ss.requests.Inc()
+	ss.duration.Observe(seconds)
+}
+
+// seriesKey names one request counter; its series are looked up once and
+// kept, since a label lookup hashes its values on every call.
+type seriesKey struct {
+	route, method string
+	code          int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // methodLabel bounds the method label to the methods HTTP defines.

@@ -8,6 +8,11 @@ import (
 	"sync"
 )
 
+var (
+	contentTypeJSON = []string{"application/json"}
+	noSniff         = []string{"nosniff"}
+)
+
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // write sends a response as compact JSON without HTML escaping and without
@@ -15,9 +20,15 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (s *Server) write(w http.ResponseWriter, resp response) {
 	if resp.raw != nil {
 		h := w.Header()
-		h.Set("Content-Type", resp.contentType)
-		h.Set("Content-Length", strconv.Itoa(len(resp.raw)))
-		h.Set("X-Content-Type-Options", "nosniff")
+		// Canonical keys, set directly: Set would canonicalise them again
+		// on every answer.
+		if resp.contentType == "application/json" {
+			h["Content-Type"] = contentTypeJSON
+		} else {
+			h["Content-Type"] = []string{resp.contentType}
+		}
+		h["Content-Length"] = []string{strconv.Itoa(len(resp.raw))}
+		h["X-Content-Type-Options"] = noSniff
 		for k, v := range resp.headers {
 			h.Set(k, v)
 		}

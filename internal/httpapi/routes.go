@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -85,8 +86,10 @@ func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool, a
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
 	rq := &request{
-		values: r.URL.Query(),
-		rv:     s.rv,
+		values:   queryOf(r),
+		rawQuery: r.URL.RawQuery,
+		rv:       s.rv,
+		memo:     s.memo,
 		fail: func(err error) {
 			s.log.Error(err, "answering an API request", "method", r.Method, "path", r.URL.Path)
 		},
@@ -111,4 +114,13 @@ func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool, a
 		return ep.retrieve(ctx, rq, pk)
 	}
 	return ep.list(ctx, rq)
+}
+
+// queryOf is the request's query string, parsed; none is parsed when there is
+// none, the usual retrieve.
+func queryOf(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return url.Values{}
+	}
+	return r.URL.Query()
 }

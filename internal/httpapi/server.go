@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -116,6 +117,9 @@ type Server struct {
 	metrics   *metrics
 	endpoints []endpoint
 	synced    atomic.Bool
+	// memo holds rendered bodies (memo.go), with a Cache whose informers'
+	// events keep it current; nil without one.
+	memo *memo
 }
 
 // New returns a Server.
@@ -167,6 +171,8 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Cache == nil {
 		s.synced.Store(true)
+	} else {
+		s.memo = newMemo()
 	}
 	return s, nil
 }
@@ -191,19 +197,40 @@ func (s *Server) WaitForCacheSync(ctx context.Context) bool {
 		return true
 	}
 	// Every stagehand kind: the stages it serves and what they refer to.
+	var registrations []toolscache.ResourceEventHandlerRegistration
 	for _, k := range flowsv1alpha1.Kinds {
 		obj, err := flowsv1alpha1.New(k.Kind)
 		if err != nil {
 			return false
 		}
-		if _, err := s.opts.Cache.GetInformer(ctx, obj); err != nil {
+		inf, err := s.opts.Cache.GetInformer(ctx, obj)
+		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error(err, "starting an informer for the API", "kind", k.Kind)
 			}
 			return false
 		}
+		if s.memo != nil {
+			reg, err := inf.AddEventHandler(s.memo.handler())
+			if err != nil {
+				s.log.Error(err, "watching changes for the API's rendered bodies", "kind", k.Kind)
+				return false
+			}
+			registrations = append(registrations, reg)
+		}
 	}
 	if !s.opts.Cache.WaitForCacheSync(ctx) {
+		return false
+	}
+	// And the memo has seen every object the cache holds.
+	if !toolscache.WaitForCacheSync(ctx.Done(), func() bool {
+		for _, reg := range registrations {
+			if !reg.HasSynced() {
+				return false
+			}
+		}
+		return true
+	}) {
 		return false
 	}
 	s.synced.Store(true)
