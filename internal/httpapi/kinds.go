@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
@@ -144,6 +145,10 @@ type kindEndpoint[O flowsv1alpha1.Object, R any] struct {
 	// defaultOrder is the viewset's ordering, applied when `ordering`
 	// names no field it accepts.
 	defaultOrder []string
+
+	// plain is the query of a request without a query string (parseQuery).
+	plainOnce sync.Once
+	plain     *query[R]
 }
 
 // endpoint is a kindEndpoint of any kind.

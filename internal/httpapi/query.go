@@ -35,6 +35,12 @@ func (q *query[R]) match(r *R) bool {
 // parseQuery reads the filters, `search` and `ordering`. fe is non-nil for a
 // 400; err for a failure to read the cache.
 func (e *kindEndpoint[O, R]) parseQuery(ctx context.Context, rv *resolver, values url.Values) (*query[R], fieldErrors, error) {
+	if len(values) == 0 {
+		// No filter, no search, the default ordering: the same query for
+		// every such request, built once.
+		e.plainOnce.Do(func() { e.plain = &query[R]{order: e.ordering("")} })
+		return e.plain, nil, nil
+	}
 	q := &query[R]{}
 	var fe fieldErrors
 	for i := range e.filters {
