@@ -57,6 +57,7 @@ type AuthenticatorValidateStageSpec struct {
 	// notConfiguredAction is what happens when the user has no device of the
 	// accepted classes: skip the stage, deny access, or configure a device
 	// with one of configurationStageRefs.
+	// Default skip.
 	// +kubebuilder:default=skip
 	// +optional
 	NotConfiguredAction NotConfiguredAction `json:"notConfiguredAction,omitempty"`
@@ -96,6 +97,7 @@ type AuthenticatorValidateStageSpec struct {
 
 	// webauthnUserVerification is the WebAuthn user verification
 	// requirement: required, preferred or discouraged.
+	// Default preferred.
 	// +kubebuilder:default=preferred
 	// +optional
 	WebAuthnUserVerification UserVerification `json:"webauthnUserVerification,omitempty"`
@@ -126,18 +128,21 @@ type AuthenticatorValidateStageSpec struct {
 	// model); a Quantity would not read like authentik's documentation.
 
 	// emailOTPThrottlingFactor is the throttling factor of email codes.
+	// Default 1.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:default=1
 	// +optional
 	EmailOTPThrottlingFactor *float64 `json:"emailOTPThrottlingFactor,omitempty"`
 
 	// smsOTPThrottlingFactor is the throttling factor of SMS codes.
+	// Default 1.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:default=1
 	// +optional
 	SMSOTPThrottlingFactor *float64 `json:"smsOTPThrottlingFactor,omitempty"`
 
 	// totpOTPThrottlingFactor is the throttling factor of TOTP codes.
+	// Default 1.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:default=1
 	// +optional
@@ -145,6 +150,7 @@ type AuthenticatorValidateStageSpec struct {
 
 	// staticOTPThrottlingFactor is the throttling factor of static (recovery)
 	// codes.
+	// Default 1.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:default=1
 	// +optional

@@ -40,6 +40,7 @@ type CaptchaStageSpec struct {
 
 	// jsUrl is the URL of the provider's JavaScript. Defaults to Google
 	// reCAPTCHA's; hCaptcha and Cloudflare Turnstile work too.
+	// Default https://www.recaptcha.net/recaptcha/api.js.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:Pattern=`^https?://`
 	// +kubebuilder:default="https://www.recaptcha.net/recaptcha/api.js"
@@ -47,6 +48,7 @@ type CaptchaStageSpec struct {
 	JSURL string `json:"jsUrl,omitempty"`
 
 	// apiUrl is the URL of the provider's verification API.
+	// Default https://www.recaptcha.net/recaptcha/api/siteverify.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:Pattern=`^https?://`
 	// +kubebuilder:default="https://www.recaptcha.net/recaptcha/api/siteverify"
@@ -63,6 +65,7 @@ type CaptchaStageSpec struct {
 
 	// interactive is true for captchas the user solves (reCAPTCHA v2,
 	// hCaptcha), false for invisible ones (reCAPTCHA v3).
+	// Default false.
 	// +kubebuilder:default=false
 	// +optional
 	Interactive *bool `json:"interactive,omitempty"`
@@ -75,6 +78,7 @@ type CaptchaStageSpec struct {
 	// documentation. (.golangci.yml lets nofloats pass them.)
 
 	// scoreMinThreshold is the lowest score, from 0 to 1, that passes.
+	// Default 0.5.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1
 	// +kubebuilder:default=0.5
@@ -82,6 +86,7 @@ type CaptchaStageSpec struct {
 	ScoreMinThreshold *float64 `json:"scoreMinThreshold,omitempty"`
 
 	// scoreMaxThreshold is the highest score, from 0 to 1, that passes.
+	// Default 1.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1
 	// +kubebuilder:default=1
@@ -91,6 +96,7 @@ type CaptchaStageSpec struct {
 	// errorOnInvalidScore fails the stage when the score is outside the
 	// thresholds; when false, the flow goes on and the score is left for
 	// policies to read.
+	// Default true.
 	// +kubebuilder:default=true
 	// +optional
 	ErrorOnInvalidScore *bool `json:"errorOnInvalidScore,omitempty"`

@@ -119,3 +119,53 @@ func str0(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// TestCRDDefaultsAreDocumented: `kubectl explain` shows a field's
+// description, not its schema default, so every field with a default says
+// so in its description ("Default 5."), and a spec that defaults to {} says
+// that every field has a default.
+func TestCRDDefaultsAreDocumented(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(testenv.Root(), "config", "crd", "bases", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd map[string]any
+		if err := utilyaml.Unmarshal(data, &crd); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, v := range obj(crd["spec"])["versions"].([]any) {
+			root := obj(obj(obj(v)["schema"])["openAPIV3Schema"])
+			var walk func(path string, s map[string]any)
+			walk = func(path string, s map[string]any) {
+				if def, ok := s["default"]; ok {
+					checked++
+					desc, _ := s["description"].(string)
+					desc = strings.Join(strings.Fields(desc), " ")
+					switch d := def.(type) {
+					case map[string]any:
+						if len(d) == 0 && !strings.Contains(desc, "Every field has a default") {
+							t.Errorf("%s %s defaults to {}, and its description does not say every field has a default: %q", filepath.Base(file), path, desc)
+						}
+					default:
+						if !strings.Contains(desc, "efault") {
+							t.Errorf("%s %s defaults to %v, and its description does not say so: %q", filepath.Base(file), path, def, desc)
+						}
+					}
+				}
+				for k, p := range obj(s["properties"]) {
+					walk(path+"."+k, obj(p))
+				}
+			}
+			walk("", root)
+		}
+	}
+	if checked < 40 {
+		t.Fatalf("only %d defaults found: is the walk broken?", checked)
+	}
+}

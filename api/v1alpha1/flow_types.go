@@ -77,12 +77,14 @@ type FlowSpec struct {
 
 	// policyEngineMode is how the policies bound to the flow combine: all
 	// must pass, or any one.
+	// Default any.
 	// +kubebuilder:default=any
 	// +optional
 	PolicyEngineMode PolicyEngineMode `json:"policyEngineMode,omitempty"`
 
 	// compatibilityMode increases compatibility with password managers on
 	// mobile devices.
+	// Default false.
 	// +kubebuilder:default=false
 	// +optional
 	CompatibilityMode *bool `json:"compatibilityMode,omitempty"`
@@ -91,12 +93,14 @@ type FlowSpec struct {
 	// sidebar_left, sidebar_right, or (since authentik 2026.8)
 	// sidebar_left_frame_background or sidebar_right_frame_background.
 	// authentik 2025.12 and its clients know only the first five.
+	// Default stacked.
 	// +kubebuilder:default=stacked
 	// +optional
 	Layout FlowLayout `json:"layout,omitempty"`
 
 	// deniedAction is what happens when the flow denies access to a user:
 	// message_continue, message or continue.
+	// Default message_continue.
 	// +kubebuilder:default=message_continue
 	// +optional
 	DeniedAction DeniedAction `json:"deniedAction,omitempty"`
@@ -105,6 +109,7 @@ type FlowSpec struct {
 	// require_authenticated, require_unauthenticated, require_superuser,
 	// require_redirect, require_outpost, or (since authentik 2026.8)
 	// require_token.
+	// Default none.
 	// +kubebuilder:default=none
 	// +optional
 	Authentication FlowAuthentication `json:"authentication,omitempty"`

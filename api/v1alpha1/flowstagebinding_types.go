@@ -29,12 +29,14 @@ type FlowStageBindingSpec struct {
 
 	// evaluateOnPlan evaluates the binding's policies when the flow is
 	// planned.
+	// Default false.
 	// +kubebuilder:default=false
 	// +optional
 	EvaluateOnPlan *bool `json:"evaluateOnPlan,omitempty"`
 
 	// reEvaluatePolicies evaluates the binding's policies again just before
 	// the stage runs.
+	// Default true.
 	// +kubebuilder:default=true
 	// +optional
 	ReEvaluatePolicies *bool `json:"reEvaluatePolicies,omitempty"`
@@ -42,12 +44,14 @@ type FlowStageBindingSpec struct {
 	// invalidResponseAction is what happens when the stage receives an
 	// invalid response: retry the stage, restart the flow, or restart it
 	// keeping its context (restart_with_context).
+	// Default retry.
 	// +kubebuilder:default=retry
 	// +optional
 	InvalidResponseAction InvalidResponseAction `json:"invalidResponseAction,omitempty"`
 
 	// policyEngineMode is how the policies bound to the binding combine: all
 	// must pass, or any one.
+	// Default any.
 	// +kubebuilder:default=any
 	// +optional
 	PolicyEngineMode PolicyEngineMode `json:"policyEngineMode,omitempty"`

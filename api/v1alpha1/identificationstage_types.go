@@ -41,6 +41,7 @@ type IdentificationStageSpec struct {
 	CaptchaStageRef *LocalObjectReference `json:"captchaStageRef,omitempty"`
 
 	// caseInsensitiveMatching matches user fields regardless of their casing.
+	// Default true.
 	// +kubebuilder:default=true
 	// +optional
 	CaseInsensitiveMatching *bool `json:"caseInsensitiveMatching,omitempty"`
@@ -48,6 +49,7 @@ type IdentificationStageSpec struct {
 	// showMatchedUser shows the matched user's username and avatar once a
 	// valid username or email has been entered; otherwise the text the user
 	// typed is shown.
+	// Default true.
 	// +kubebuilder:default=true
 	// +optional
 	ShowMatchedUser *bool `json:"showMatchedUser,omitempty"`
@@ -77,6 +79,7 @@ type IdentificationStageSpec struct {
 	SourceRefs []LocalObjectReference `json:"sourceRefs,omitempty"`
 
 	// showSourceLabels shows the sources' names beside their icons.
+	// Default false.
 	// +kubebuilder:default=false
 	// +optional
 	ShowSourceLabels *bool `json:"showSourceLabels,omitempty"`
@@ -84,12 +87,14 @@ type IdentificationStageSpec struct {
 	// pretendUserExists lets the stage succeed and continue even when the
 	// user entered does not exist, so the flow does not reveal which users
 	// do.
+	// Default true.
 	// +kubebuilder:default=true
 	// +optional
 	PretendUserExists *bool `json:"pretendUserExists,omitempty"`
 
 	// enableRememberMe shows the user a "Remember me on this device" toggle,
 	// letting returning users go straight to entering their password.
+	// Default false.
 	// +kubebuilder:default=false
 	// +optional
 	EnableRememberMe *bool `json:"enableRememberMe,omitempty"`

@@ -39,6 +39,7 @@ type PasswordStageSpec struct {
 	// failedAttemptsBeforeCancel is how many attempts a user has before the
 	// flow is cancelled. To lock the user out, use a reputation policy and a
 	// user_write stage.
+	// Default 5.
 	// +kubebuilder:validation:Minimum=-2147483648
 	// +kubebuilder:validation:Maximum=2147483647
 	// +kubebuilder:default=5
@@ -46,6 +47,7 @@ type PasswordStageSpec struct {
 	FailedAttemptsBeforeCancel *int32 `json:"failedAttemptsBeforeCancel,omitempty"`
 
 	// allowShowPassword adds a "show password" button to the password field.
+	// Default false.
 	// +kubebuilder:default=false
 	// +optional
 	AllowShowPassword *bool `json:"allowShowPassword,omitempty"`

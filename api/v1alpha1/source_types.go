@@ -23,6 +23,7 @@ type SourceSpec struct {
 	Name string `json:"name,omitempty"`
 
 	// enabled sources are offered to users.
+	// Default true.
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
@@ -47,7 +48,8 @@ type Source struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec is the source as the stages see it.
+	// spec is the source as the stages see it. Every field has a default,
+	// so an empty spec is a source named after the object.
 	// +kubebuilder:default={}
 	// +optional
 	Spec SourceSpec `json:"spec,omitzero"`

@@ -84,7 +84,8 @@ type UserLoginStage struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec is the stage as authentik knows it.
+	// spec is the stage as authentik knows it. Every field has a default,
+	// so an empty spec is authentik's default login stage.
 	// +kubebuilder:default={}
 	// +optional
 	Spec UserLoginStageSpec `json:"spec,omitzero"`
