@@ -91,12 +91,24 @@ verify: manifests generate release ## Regenerate everything and fail if the tree
 	@$(MAKE) --no-print-directory lint LINTFLAGS=
 
 .PHONY: test
-test: test-unit test-e2e ## Run every test: the unit and envtest tests, then the end-to-end ones.
+test: test-unit test-fuzz test-e2e ## Run every test: the unit and envtest tests, a short run of each fuzzer, then the end-to-end ones.
 
 .PHONY: test-unit
 test-unit: envtest ## Run the unit tests and the tests on a real kube-apiserver and etcd (built once into bin/k8s).
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... $(TESTFLAGS)
 	@for m in $(TEST_MODULES); do echo "cd $$m && go test ./..."; (cd $$m && KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" $(GO) test ./... $(TESTFLAGS)) || exit 1; done
+
+# How long `make test-fuzz` runs each fuzzer (beyond its seed corpus).
+FUZZTIME ?= 3s
+
+.PHONY: test-fuzz
+test-fuzz: ## Run each fuzzer (go test -fuzz) for FUZZTIME: everything that parses a caller's or a file's input.
+	@mkdir -p $(LOCALBIN); set -e; for file in $$(git grep -l '^func Fuzz' -- '*_test.go' ':!hack/helm' ':!hack/authentikclient' ':!hack/lint'); do \
+		for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+			echo "fuzzing ./$$(dirname $$file) $$f for $(FUZZTIME)"; \
+			$(GO) test ./$$(dirname $$file) -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) > $(LOCALBIN)/fuzz.log 2>&1 || { cat $(LOCALBIN)/fuzz.log; exit 1; }; \
+		done; \
+	done
 
 .PHONY: test-e2e
 test-e2e: envtest ## Run the end-to-end tests: `make dev`'s program, run as a person runs it.
