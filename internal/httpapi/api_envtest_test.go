@@ -15,6 +15,7 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -449,6 +450,31 @@ func (c *cluster) grantRead(t testing.TB, where, saNamespace, sa string) {
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "stage-reader-" + sa},
 		},
 	)
+	c.waitAllowed(t, saNamespace, sa, where, "identificationstages")
+}
+
+// waitAllowed waits until the API server's RBAC authorizer, which learns
+// bindings through its informers, lets the ServiceAccount get the resource
+// in namespace where ("" for every namespace): a test that asserts a 200
+// at once would otherwise race it.
+func (c *cluster) waitAllowed(t testing.TB, saNamespace, sa, where, resource string) {
+	t.Helper()
+	eventually(t, func() error {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:   "system:serviceaccount:" + saNamespace + ":" + sa,
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + saNamespace, "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: where, Verb: "get", Group: flowsv1alpha1.GroupVersion.Group, Resource: resource,
+			},
+		}}
+		if err := c.admin.Create(context.Background(), sar); err != nil {
+			return err
+		}
+		if !sar.Status.Allowed {
+			return fmt.Errorf("%s/%s may not get %s in %q yet", saNamespace, sa, resource, where)
+		}
+		return nil
+	})
 }
 
 // TestAuthWithServiceAccounts checks --api-auth=kubernetes with real
