@@ -21,9 +21,10 @@ import (
 // As authentik's FlowViewSet.export, a detail action: the caller needs to
 // read the flow (a 404 for a slug the caller may not read, or that names no
 // flow), and the viewset's filters do not apply (authentik's action has
-// filter_backends=[]). The body is YAML, an attachment named <slug>.yaml.
-// The captcha key is never in it: the document reads it with !File from
-// where authentik mounts the stage's Secret. A flow that cannot be rendered
+// filter_backends=[]), and every kind the document shows (a 403
+// otherwise; see mayReadAll). The body is YAML, an attachment named
+// <slug>.yaml. The captcha key is never in it: the document reads it with
+// !File from where authentik mounts the stage's Secret. A flow that cannot be rendered
 // yet (a stage it binds does not exist) is a 409 naming what is missing;
 // authentik, whose foreign keys always exist, never fails there.
 
@@ -65,12 +66,45 @@ func (e *kindEndpoint[O, R]) export(ctx context.Context, rq *request, slug strin
 		}
 		return rq.serverError(err)
 	}
+	if resp, denied := rq.mayReadAll(ctx, flow.Namespace, res.DependsOn); denied {
+		return resp
+	}
 	doc, err := blueprint.Encode(res.Blueprint)
 	if err != nil {
 		return rq.serverError(err)
 	}
 	return response{status: 200, raw: doc, contentType: "application/yaml",
 		headers: map[string]string{"Content-Disposition": fmt.Sprintf("attachment; filename=%q", flow.EffectiveSlug()+".yaml")}}
+}
+
+// mayReadAll answers 403 (denied true) unless the caller may read every kind
+// of object the document was rendered from, in the flow's namespace (or the
+// cluster, for a cluster-scoped kind): the document shows their settings,
+// and reading a flow alone must not show what its stages are. authentik
+// asks for its own export permission there; RBAC asks for each kind.
+func (rq *request) mayReadAll(ctx context.Context, namespace string, objs []export.Object) (response, bool) {
+	checked := map[string]bool{}
+	for _, o := range objs {
+		info, ok := flowsv1alpha1.LookupKind(o.Kind)
+		if !ok || checked[info.Kind] {
+			continue // a Secret: its value is never in the document
+		}
+		checked[info.Kind] = true
+		p := rq.perm
+		p.resource = info.Resource
+		ns := namespace
+		if info.ClusterScoped {
+			ns = ""
+		}
+		ok, err := p.may(ctx, ns)
+		if err != nil {
+			return rq.reviewOrServerError(err), true
+		}
+		if !ok {
+			return detailResponse(403, msgDenied), true
+		}
+	}
+	return response{}, false
 }
 
 // missingList names what a render found missing.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -267,6 +268,57 @@ func TestMemoFollowsChanges(t *testing.T) {
 		got := call(t, "GET", c.none+"/api/v3/stages/password/?search=password&page_size=100", "")
 		if !strings.Contains(got.body, `"title":"After"`) || strings.Contains(got.body, `"slug":"memo-`+ns+`","title":"Before"`) {
 			return fmt.Errorf("list: %s", got.body)
+		}
+		return nil
+	})
+}
+
+// TestExportPermissions: the export shows the settings of every object the
+// flow's document is rendered from, so a caller who may read the flow but
+// not its stages' kind is refused (403), and answered once RBAC lets it
+// read them too.
+func TestExportPermissions(t *testing.T) {
+	c := envtest(t)
+	ns := c.namespace(t, "export-rbac")
+	slug := "export-rbac-" + ns
+	c.create(t,
+		&flowsv1alpha1.Flow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login"}, Spec: flowsv1alpha1.FlowSpec{Slug: slug, Title: "Login", Designation: flowsv1alpha1.FlowDesignationAuthentication}},
+		&flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "password"}, Spec: flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}}},
+		&flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login-password"}, Spec: flowsv1alpha1.FlowStageBindingSpec{
+			TargetRef: flowsv1alpha1.LocalObjectReference{Name: "login"},
+			StageRef:  flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKindPassword, Name: "password"},
+			Order:     10,
+		}},
+	)
+	token := c.serviceAccount(t, ns, "exporter")
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "exporter"}, Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{flowsv1alpha1.GroupVersion.Group}, Resources: []string{"flows", "flowstagebindings"}, Verbs: []string{"get"},
+	}}}
+	c.create(t, role, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "exporter"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "exporter"}},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "exporter"},
+	})
+	c.waitAllowed(t, ns, "exporter", ns, "flows")
+
+	url := c.kube + ExportURL(slug)
+	eventually(t, func() error {
+		got := call(t, "GET", url, token)
+		if got.code != 403 || got.body != `{"detail":"You do not have permission to perform this action."}` {
+			return fmt.Errorf("GET export, may read the flow but not its stage: %d %s", got.code, got.body)
+		}
+		return nil
+	})
+
+	role.Rules[0].Resources = append(role.Rules[0].Resources, "passwordstages")
+	if err := c.admin.Update(context.Background(), role); err != nil {
+		t.Fatal(err)
+	}
+	c.waitAllowed(t, ns, "exporter", ns, "passwordstages")
+	eventually(t, func() error {
+		got := call(t, "GET", url, token)
+		if got.code != 200 || !strings.Contains(got.body, "authentik_stages_password.passwordstage") {
+			return fmt.Errorf("GET export, may read the flow and its stage: %d %s", got.code, got.body)
 		}
 		return nil
 	})
