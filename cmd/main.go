@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,6 +47,8 @@ func main() {
 	flag.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease. Defaults to the namespace the manager runs in.")
 	flag.StringVar(&o.apiAddr, "api-bind-address", ":9000", "Address the authentik-compatible read API binds to. 0 disables it.")
 	flag.StringVar(&apiAuth, "api-auth", string(httpapi.AuthKubernetes), "How the API authenticates callers: kubernetes (bearer tokens checked with TokenReview, reads with SubjectAccessReview) or none (anyone reads everything: local development only).")
+	flag.StringVar(&o.apiTokenAudiences, "api-token-audiences", httpapi.DefaultTokenAudience, "Audiences a caller's bearer token must be minted for, comma-separated (kubectl create token NAME --audience=..., or a projected serviceAccountToken volume with that audience). A token minted for kube-apiserver, or for any other audience, is refused.")
+	flag.BoolVar(&o.apiAcceptKubeAPIServerTokens, "api-accept-kube-apiserver-tokens", false, "Also accept tokens minted for kube-apiserver (plain ServiceAccount tokens), reviewed again when the audience review refuses them. Only for callers that cannot mint tokens for --api-token-audiences yet: such tokens are credentials for the whole cluster.")
 	flag.DurationVar(&o.apiAuthCacheTTL, "api-auth-cache-ttl", httpapi.DefaultAuthCacheTTL, "How long the API remembers who a bearer token belongs to and that a read is allowed (TokenReview and SubjectAccessReview results).")
 	flag.DurationVar(&o.apiAuthNegTTL, "api-auth-negative-cache-ttl", 0, "How long the API remembers a bad token or a denied read. 0 means --api-auth-cache-ttl, at most 2s.")
 	flag.DurationVar(&o.apiRequestTimeout, "api-request-timeout", httpapi.DefaultRequestTimeout, "Longest the API spends on one request.")
@@ -68,28 +71,35 @@ func main() {
 
 // runOptions are the manager's flags.
 type runOptions struct {
-	metricsAddr       string
-	metricsSecure     bool
-	probeAddr         string
-	enableHTTP2       bool
-	leaderElect       bool
-	leaderElectionNS  string
-	apiAddr           string
-	apiAuth           httpapi.AuthMode
-	apiAuthCacheTTL   time.Duration
-	apiAuthNegTTL     time.Duration
-	apiRequestTimeout time.Duration
-	apiTLSCertFile    string
-	apiTLSKeyFile     string
-	concurrency       int
-	qps               float64
-	burst             int
+	metricsAddr      string
+	metricsSecure    bool
+	probeAddr        string
+	enableHTTP2      bool
+	leaderElect      bool
+	leaderElectionNS string
+	apiAddr          string
+	apiAuth          httpapi.AuthMode
+	// apiTokenAudiences is --api-token-audiences, comma-separated.
+	apiTokenAudiences            string
+	apiAcceptKubeAPIServerTokens bool
+	apiAuthCacheTTL              time.Duration
+	apiAuthNegTTL                time.Duration
+	apiRequestTimeout            time.Duration
+	apiTLSCertFile               string
+	apiTLSKeyFile                string
+	concurrency                  int
+	qps                          float64
+	burst                        int
 }
 
 func run(o runOptions) error {
 	log := ctrl.Log.WithName("setup")
 	if err := o.apiAuth.Validate(); err != nil {
 		return err
+	}
+	audiences, err := splitList(o.apiTokenAudiences)
+	if err != nil {
+		return fmt.Errorf("--api-token-audiences=%q: %w; to accept kube-apiserver's tokens as well, set --api-accept-kube-apiserver-tokens", o.apiTokenAudiences, err)
 	}
 
 	cfg, err := ctrl.GetConfig()
@@ -144,18 +154,20 @@ func run(o runOptions) error {
 	if o.apiAddr != "0" {
 		// The server logs a warning of its own at start with --api-auth=none.
 		api, err := httpapi.New(httpapi.Options{
-			Addr:                 o.apiAddr,
-			Reader:               mgr.GetCache(),
-			Cache:                mgr.GetCache(),
-			Reviewer:             mgr.GetClient(),
-			Auth:                 o.apiAuth,
-			AuthCacheTTL:         o.apiAuthCacheTTL,
-			AuthNegativeCacheTTL: o.apiAuthNegTTL,
-			RequestTimeout:       o.apiRequestTimeout,
-			TLSCertFile:          o.apiTLSCertFile,
-			TLSKeyFile:           o.apiTLSKeyFile,
-			Metrics:              metrics.Registry,
-			Log:                  ctrl.Log.WithName("api"),
+			Addr:                      o.apiAddr,
+			Reader:                    mgr.GetCache(),
+			Cache:                     mgr.GetCache(),
+			Reviewer:                  mgr.GetClient(),
+			Auth:                      o.apiAuth,
+			TokenAudiences:            audiences,
+			AcceptKubeAPIServerTokens: o.apiAcceptKubeAPIServerTokens,
+			AuthCacheTTL:              o.apiAuthCacheTTL,
+			AuthNegativeCacheTTL:      o.apiAuthNegTTL,
+			RequestTimeout:            o.apiRequestTimeout,
+			TLSCertFile:               o.apiTLSCertFile,
+			TLSKeyFile:                o.apiTLSKeyFile,
+			Metrics:                   metrics.Registry,
+			Log:                       ctrl.Log.WithName("api"),
 		})
 		if err != nil {
 			return err
@@ -180,4 +192,18 @@ func run(o runOptions) error {
 		return err
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value into its items, refusing an
+// empty one.
+func splitList(v string) ([]string, error) {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			return nil, errors.New("name at least one, and no empty one")
+		}
+		out = append(out, item)
+	}
+	return out, nil
 }

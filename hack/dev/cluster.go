@@ -207,11 +207,13 @@ func (d *dev) ensureNamespace(ctx context.Context, name string) error {
 	return nil
 }
 
-// token asks the cluster for a token of the ServiceAccount ns/name.
-func (d *dev) token(ctx context.Context, ns, name string) (string, error) {
+// token asks the cluster for a token of the ServiceAccount ns/name, minted
+// for the audiences (none: kube-apiserver's own), as `kubectl create token
+// NAME --audience=...` does.
+func (d *dev) token(ctx context.Context, ns, name string, audiences ...string) (string, error) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	seconds := int64(tokenLifetime.Seconds())
-	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &seconds}}
 	if err := d.client.SubResource("token").Create(ctx, sa, tr); err != nil {
 		return "", fmt.Errorf("a token for ServiceAccount %s/%s: %w", ns, name, err)
 	}
@@ -230,7 +232,8 @@ func (d *dev) managerKubeconfig(ctx context.Context) (string, error) {
 }
 
 // reader creates the read-only ServiceAccount the printed curl line uses,
-// bound to config/default's viewer role, and returns a token of it.
+// bound to config/default's viewer role, and returns a token of it minted
+// for the API's audience (a token for kube-apiserver would be refused).
 func (d *dev) reader(ctx context.Context) (string, error) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: readerNamespace, Name: readerServiceAccount}}
 	if err := d.client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -244,7 +247,7 @@ func (d *dev) reader(ctx context.Context) (string, error) {
 	if err := d.client.Create(ctx, crb); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", err
 	}
-	tok, err := d.token(ctx, readerNamespace, readerServiceAccount)
+	tok, err := d.token(ctx, readerNamespace, readerServiceAccount, tokenAudience)
 	if err != nil {
 		return "", err
 	}

@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/stagehand-dev/stagehand/internal/httpapi"
 )
 
 const (
@@ -29,6 +31,9 @@ const (
 	readerNamespace      = "default"
 	readerServiceAccount = "stagehand-dev-reader"
 	viewerRole           = "stagehand-viewer-role"
+
+	// The audience the reader's token is minted for: the API's default.
+	tokenAudience = httpapi.DefaultTokenAudience
 
 	// Tokens outlive any dev session; the cluster, and its signing key, are
 	// gone at Ctrl-C anyway.
@@ -179,9 +184,11 @@ func (d *dev) printTry(example string) {
 		fmt.Fprintln(w, "Authentication is OFF (DEV_API_AUTH=none): the API answers anyone, with no token.")
 	} else {
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s\n\n", d.readerToken, url)
-		fmt.Fprintf(w, "The token is ServiceAccount %s/%s's, which may only read stagehand's kinds (it is also in %s);\n",
+		fmt.Fprintf(w, "The token is ServiceAccount %s/%s's, which may only read stagehand's kinds (it is also in %s),\n",
 			readerNamespace, readerServiceAccount, relative(filepath.Join(d.dir, "token")))
-		fmt.Fprintln(w, "the API checks it with a TokenReview and each read with a SubjectAccessReview, as in a cluster.")
+		fmt.Fprintf(w, "minted for the API's audience (kubectl create token %s --audience=%s): the API server refuses it,\n", readerServiceAccount, tokenAudience)
+		fmt.Fprintln(w, "and the API refuses tokens minted for kube-apiserver. It checks each token with a TokenReview and each read")
+		fmt.Fprintln(w, "with a SubjectAccessReview, as in a cluster.")
 	}
 	fmt.Fprintf(w, "Logs: %s, %s. Ctrl-C stops everything.\n", relative(d.managerLog()), relative(filepath.Join(d.dir, "kube-apiserver.log")))
 }

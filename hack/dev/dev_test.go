@@ -3,12 +3,8 @@
 package main
 
 import (
-	"slices"
-
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -17,11 +13,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 
@@ -161,6 +164,19 @@ func TestDev(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The printed token is bound to the API's audience, and the API refuses
+	// the same ServiceAccount's token minted for kube-apiserver.
+	if auds := tokenAudiences(t, token); !slices.Equal(auds, []string{"flows.stagehand.dev"}) {
+		t.Errorf("the printed token's audiences are %q, want [flows.stagehand.dev]", auds)
+	}
+	tr := &authenticationv1.TokenRequest{}
+	if err := admin.SubResource("token").Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "stagehand-dev-reader"}}, tr); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get(t, url, tr.Status.Token); status != http.StatusForbidden || body != `{"detail":"Token invalid/expired"}` {
+		t.Errorf("GET %s with the reader's kube-apiserver token: %d %s, want authentik's 403 Token invalid/expired", url, status, body)
+	}
+
 	var sample flowsv1alpha1.IdentificationStage
 	if err := admin.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "default-authentication-identification"}, &sample); err != nil {
 		t.Fatal(err)
@@ -221,6 +237,26 @@ func TestDev(t *testing.T) {
 			t.Errorf("%s (pid %d) still runs after Ctrl-C", cmdline, pid)
 		}
 	}
+}
+
+// tokenAudiences reads the audiences (aud) of a JWT, without checking it.
+func tokenAudiences(t *testing.T, token string) []string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("the token is not a JWT: %d parts", len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Aud []string `json:"aud"`
+	}
+	if err := json.Unmarshal(b, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims.Aud
 }
 
 func freeAddr(t *testing.T) string {

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -421,17 +420,11 @@ func TestErrorBodies(t *testing.T) {
 }
 
 // serviceAccount creates a ServiceAccount and returns a token for it, from
-// the API server's TokenRequest.
+// the API server's TokenRequest, minted for the API's audience.
 func (c *cluster) serviceAccount(t testing.TB, ns, name string) string {
 	t.Helper()
-	ctx := context.Background()
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	c.create(t, sa)
-	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(3600))}}
-	if err := c.admin.SubResource("token").Create(ctx, sa, tr); err != nil {
-		t.Fatalf("TokenRequest for %s/%s: %v", ns, name, err)
-	}
-	return tr.Status.Token
+	c.create(t, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	return c.token(t, ns, name, DefaultTokenAudience)
 }
 
 // grantRead lets a ServiceAccount get the three stage kinds in namespace

@@ -46,7 +46,7 @@ func (f *fakeReviewer) Create(_ context.Context, obj client.Object, _ ...client.
 			o.Status = authenticationv1.TokenReviewStatus{Authenticated: true, User: authenticationv1.UserInfo{
 				Username: user, UID: "uid-" + user, Groups: []string{"system:authenticated"},
 				Extra: map[string]authenticationv1.ExtraValue{"scope": {"all"}},
-			}}
+			}, Audiences: o.Spec.Audiences} // its tokens are for every audience
 		} else {
 			o.Status = authenticationv1.TokenReviewStatus{Error: "invalid bearer token"}
 		}

@@ -20,9 +20,44 @@ import (
 // remembered by the same cache (k8s.io/apiserver's token cache: a success
 // for the cache TTL, a refusal for the negative TTL, a failure to ask not at
 // all; a burst of requests with one token costs one review; tokens are kept
-// only as keyed hashes).
+// only as keyed hashes, and the key includes the audiences asked about).
+//
+// Audiences. A bearer token is a credential: whoever receives one may use
+// it wherever it is accepted. A ServiceAccount token minted for
+// kube-apiserver (the default of `kubectl create token` and of the token a
+// pod mounts) is accepted by kube-apiserver, so a caller that sent one to
+// stagehand would hand stagehand, and anything that logs or intercepts its
+// traffic, the caller's access to the whole cluster. So the API asks the
+// TokenReview about its own audiences (TokenAudiences, by default
+// DefaultTokenAudience) and accepts a token only when the API server says
+// it was minted for one of them (status.audiences): a token for
+// kube-apiserver, or for any other audience, is "Token invalid/expired".
+// Callers mint tokens for stagehand (`kubectl create token NAME
+// --audience=flows.stagehand.dev`, or a projected serviceAccountToken
+// volume with that audience), which kube-apiserver itself refuses.
+//
+// AcceptKubeAPIServerTokens (--api-accept-kube-apiserver-tokens, off by
+// default) is for callers that cannot yet mint such tokens: a token the
+// audience review refuses is reviewed again for the API server's own
+// audiences. Both answers are cached, each under its own key. Such reviews
+// are counted apart in the metrics (review="token_apiserver"), so that an
+// operator sees who still relies on it before turning it off.
+//
+// Tokens are never logged: not the token, not a part of it, not the
+// Authorization header. What the API logs of a failed review is the error
+// the API server returned, which does not quote the token.
 //
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+
+// DefaultTokenAudience is the audience a token must be minted for, unless
+// TokenAudiences says otherwise: stagehand's API group. It names stagehand
+// and nothing else, and it is the same in every cluster, namespace and Helm
+// release, so a client's manifest (a projected serviceAccountToken volume)
+// needs no change when stagehand is installed elsewhere. The API Service's
+// DNS name would be an audience too, but it changes with the namespace and
+// the release name, and a token for it is no safer: either way the API
+// server refuses it, and stagehand accepts only the reads RBAC allows.
+const DefaultTokenAudience = "flows.stagehand.dev"
 
 // Reviewer creates TokenReviews and SubjectAccessReviews. The manager's
 // client (mgr.GetClient()) is one; tests wrap it to count the reviews.
@@ -68,14 +103,21 @@ func bearer(header string) (token, msg string) {
 }
 
 // tokenAuthenticator checks bearer tokens: authentik's reading of the
-// header, then a cached TokenReview.
+// header, then a cached TokenReview for the API's audiences, then, with
+// acceptAPIServer, a cached TokenReview for kube-apiserver's.
 type tokenAuthenticator struct {
-	tokens authenticator.Token
+	tokens          authenticator.Token
+	audiences       authenticator.Audiences
+	acceptAPIServer bool
 }
 
-func newTokenAuthenticator(reviewer Reviewer, ttl, negativeTTL, timeout time.Duration, m *metrics) *tokenAuthenticator {
+func newTokenAuthenticator(reviewer Reviewer, audiences []string, acceptAPIServer bool, ttl, negativeTTL, timeout time.Duration, m *metrics) *tokenAuthenticator {
 	review := &tokenReviewer{reviewer: reviewer, timeout: timeout, m: m}
-	return &tokenAuthenticator{tokens: tokencache.New(review, false, ttl, negativeTTL)}
+	return &tokenAuthenticator{
+		tokens:          tokencache.New(review, false, ttl, negativeTTL),
+		audiences:       slices.Clone(audiences),
+		acceptAPIServer: acceptAPIServer,
+	}
 }
 
 // authenticate returns the caller a bearer token belongs to. msg is the
@@ -85,7 +127,12 @@ func (a *tokenAuthenticator) authenticate(ctx context.Context, header string) (c
 	if msg != "" {
 		return nil, msg, nil
 	}
-	resp, ok, err := a.tokens.AuthenticateToken(ctx, token)
+	resp, ok, err := a.tokens.AuthenticateToken(authenticator.WithAudiences(ctx, a.audiences), token)
+	if err == nil && !ok && a.acceptAPIServer {
+		// No audiences in the context: the review asks about the API
+		// server's own, and the cache keeps its answer apart.
+		resp, ok, err = a.tokens.AuthenticateToken(ctx, token)
+	}
 	switch {
 	case err != nil:
 		return nil, "", err
@@ -100,7 +147,9 @@ func (a *tokenAuthenticator) authenticate(ctx context.Context, header string) (c
 }
 
 // tokenReviewer is an authenticator.Token that asks the API server with a
-// TokenReview. The cache in front of it calls it once per token and TTL.
+// TokenReview, for the audiences of its context (none: the API server's
+// own). The cache in front of it calls it once per token, audiences and
+// TTL.
 type tokenReviewer struct {
 	reviewer Reviewer
 	timeout  time.Duration
@@ -108,22 +157,37 @@ type tokenReviewer struct {
 }
 
 // AuthenticateToken implements authenticator.Token. The cache calls it with
-// a context of its own, detached from the request: the review is shared by
-// every request waiting on it, and one client going away must not fail the
-// rest.
+// a context of its own, detached from the request (but for the audiences):
+// the review is shared by every request waiting on it, and one client going
+// away must not fail the rest.
 func (t *tokenReviewer) AuthenticateToken(ctx context.Context, token string) (*authenticator.Response, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}
+	auds, _ := authenticator.AudiencesFrom(ctx)
+	review := "token"
+	if len(auds) == 0 {
+		review = "token_apiserver"
+	}
+	tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: auds}}
 	if err := t.reviewer.Create(ctx, tr); err != nil {
-		t.m.review("token", "error")
+		t.m.review(review, "error")
+		// The client's error says what the API server answered (forbidden,
+		// unreachable, ...); neither quotes the request's body.
 		return nil, false, fmt.Errorf("%w: TokenReview: %w", errReview, err)
 	}
 	if !tr.Status.Authenticated {
-		t.m.review("token", "unauthenticated")
+		t.m.review(review, "unauthenticated")
 		return nil, false, nil
 	}
-	t.m.review("token", "authenticated")
+	// An audience-aware API server says which of the audiences asked about
+	// the token is for. None means the token was authenticated for the API
+	// server's own audiences (an authenticator that ignores audiences):
+	// not one of ours.
+	if len(auds) > 0 && len(auds.Intersect(tr.Status.Audiences)) == 0 {
+		t.m.review(review, "wrong_audience")
+		return nil, false, nil
+	}
+	t.m.review(review, "authenticated")
 	u := tr.Status.User
 	c := &caller{DefaultInfo: user.DefaultInfo{Name: u.Username, UID: u.UID, Groups: u.Groups}, key: userKey(u)}
 	if len(u.Extra) > 0 {
@@ -132,7 +196,7 @@ func (t *tokenReviewer) AuthenticateToken(ctx context.Context, token string) (*a
 			c.Extra[k] = v
 		}
 	}
-	return &authenticator.Response{User: c}, true, nil
+	return &authenticator.Response{User: c, Audiences: tr.Status.Audiences}, true, nil
 }
 
 // userKey is a canonical spelling of everything a SubjectAccessReview is

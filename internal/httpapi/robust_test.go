@@ -40,7 +40,8 @@ func (s *scriptedReviewer) Create(ctx context.Context, obj client.Object, _ ...c
 	switch o := obj.(type) {
 	case *authenticationv1.TokenReview:
 		if u, ok := s.users[o.Spec.Token]; ok {
-			o.Status = authenticationv1.TokenReviewStatus{Authenticated: true, User: u}
+			// As kube-apiserver: for the audiences asked about.
+			o.Status = authenticationv1.TokenReviewStatus{Authenticated: true, User: u, Audiences: o.Spec.Audiences}
 		}
 	case *authorizationv1.SubjectAccessReview:
 		s.sars.Add(1)

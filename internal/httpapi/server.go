@@ -82,6 +82,16 @@ type Options struct {
 	Reviewer Reviewer
 	// Auth is the authentication mode.
 	Auth AuthMode
+	// TokenAudiences are the audiences a bearer token must be minted for
+	// (the TokenReview's spec.audiences, checked against its
+	// status.audiences). Default: DefaultTokenAudience.
+	TokenAudiences []string
+	// AcceptKubeAPIServerTokens also accepts tokens minted for the API
+	// server's own audiences (ordinary ServiceAccount tokens): a token the
+	// TokenAudiences review refuses is reviewed again without audiences.
+	// For callers that cannot mint audience-bound tokens yet; off, a
+	// caller's kube-apiserver token never serves here.
+	AcceptKubeAPIServerTokens bool
 	// AuthCacheTTL is how long a token's identity and an allowed read are
 	// remembered. Default 10s.
 	AuthCacheTTL time.Duration
@@ -142,6 +152,14 @@ func New(opts Options) (*Server, error) {
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
 	}
+	if len(opts.TokenAudiences) == 0 {
+		opts.TokenAudiences = []string{DefaultTokenAudience}
+	}
+	for _, aud := range opts.TokenAudiences {
+		if strings.TrimSpace(aud) == "" || strings.ContainsAny(aud, " \t\n,") {
+			return nil, fmt.Errorf("httpapi: token audience %q: an audience is one word, with no spaces or commas", aud)
+		}
+	}
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
@@ -166,7 +184,7 @@ func New(opts Options) (*Server, error) {
 		if opts.Reviewer == nil {
 			return nil, errors.New("httpapi: --api-auth=kubernetes needs Options.Reviewer")
 		}
-		s.tokens = newTokenAuthenticator(opts.Reviewer, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
+		s.tokens = newTokenAuthenticator(opts.Reviewer, opts.TokenAudiences, opts.AcceptKubeAPIServerTokens, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
 		s.access = newAccessReviewer(opts.Reviewer, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
 	}
 	if opts.Cache == nil {
@@ -279,6 +297,12 @@ func (s *Server) Start(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	s.log.Info("serving the authentik API", "address", ln.Addr().String(), "scheme", scheme, "auth", s.opts.Auth)
+	if s.opts.Auth == AuthKubernetes {
+		s.log.Info("bearer tokens must be minted for the API's audiences", "audiences", s.opts.TokenAudiences, "acceptKubeAPIServerTokens", s.opts.AcceptKubeAPIServerTokens)
+		if s.opts.AcceptKubeAPIServerTokens {
+			s.log.Info("WARNING: --api-accept-kube-apiserver-tokens: the API also accepts tokens minted for kube-apiserver, which are credentials for the whole cluster as far as their owner's RBAC reaches. Have callers mint tokens for the API's audiences (stagehand_api_auth_reviews_total{review=\"token_apiserver\",result=\"authenticated\"} counts those that do not yet), then turn it off.")
+		}
+	}
 	if scheme == "http" && s.opts.Auth == AuthKubernetes {
 		s.log.Info("the API serves plain HTTP: bearer tokens cross the network in clear text; set --api-tls-cert-file and --api-tls-key-file to serve HTTPS")
 	}
