@@ -25,6 +25,7 @@ import (
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/controllers"
+	"github.com/stagehand-dev/stagehand/internal/apitls"
 	"github.com/stagehand-dev/stagehand/internal/httpapi"
 	"github.com/stagehand-dev/stagehand/internal/refs"
 )
@@ -52,7 +53,12 @@ func main() {
 	flag.DurationVar(&o.apiAuthCacheTTL, "api-auth-cache-ttl", httpapi.DefaultAuthCacheTTL, "How long the API remembers who a bearer token belongs to and that a read is allowed (TokenReview and SubjectAccessReview results).")
 	flag.DurationVar(&o.apiAuthNegTTL, "api-auth-negative-cache-ttl", 0, "How long the API remembers a bad token or a denied read. 0 means --api-auth-cache-ttl, at most 2s.")
 	flag.DurationVar(&o.apiRequestTimeout, "api-request-timeout", httpapi.DefaultRequestTimeout, "Longest the API spends on one request.")
-	flag.StringVar(&o.apiTLSCertFile, "api-tls-cert-file", "", "Certificate (PEM) the API serves HTTPS with, reloaded when it changes. With --api-tls-key-file; without both, the API serves plain HTTP.")
+	flag.StringVar(&o.apiTLS, "api-tls", "", "How the API serves: self-signed (HTTPS with a certificate from the manager's own CA, kept in --api-tls-secret and published in --api-tls-ca-configmap; the default), files (HTTPS with --api-tls-cert-file and --api-tls-key-file; the default when they are set), or none (plain HTTP: callers' bearer tokens cross the network in clear text; for loopback or a mesh that encrypts).")
+	flag.StringVar(&o.apiTLSSecret, "api-tls-secret", "stagehand-api-certs", "With --api-tls=self-signed: the Secret, in --api-tls-namespace, where the elected leader keeps the CA and the serving certificate, and from which every replica serves. It must exist (the deployment creates it empty): the manager may not create Secrets.")
+	flag.StringVar(&o.apiTLSCAConfigMap, "api-tls-ca-configmap", "stagehand-api-ca", "With --api-tls=self-signed: the ConfigMap, in --api-tls-namespace, where the leader publishes the CA certificates clients trust (key ca.crt). It must exist (the deployment creates it empty).")
+	flag.StringVar(&o.apiTLSService, "api-tls-service", "stagehand-api", "With --api-tls=self-signed: the API's Service, in --api-tls-namespace; the certificate is for its DNS names (<service>, <service>.<namespace>, <service>.<namespace>.svc, <service>.<namespace>.svc.cluster.local).")
+	flag.StringVar(&o.apiTLSNamespace, "api-tls-namespace", "", "With --api-tls=self-signed: the namespace of --api-tls-secret, --api-tls-ca-configmap and --api-tls-service. Default: the namespace the manager runs in.")
+	flag.StringVar(&o.apiTLSCertFile, "api-tls-cert-file", "", "Certificate (PEM) the API serves HTTPS with, reloaded when it changes (cert-manager's, mounted from a Secret), instead of one from the manager's own CA. With --api-tls-key-file.")
 	flag.StringVar(&o.apiTLSKeyFile, "api-tls-key-file", "", "Private key (PEM) of --api-tls-cert-file.")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "How many objects of one kind are reconciled at once (per controller).")
 	flag.Float64Var(&o.qps, "kube-api-qps", -1, "Requests per second the manager's client sends the API server, on average. Negative (the default) sets no client-side limit: the API server's priority and fairness governs.")
@@ -85,6 +91,11 @@ type runOptions struct {
 	apiAuthCacheTTL              time.Duration
 	apiAuthNegTTL                time.Duration
 	apiRequestTimeout            time.Duration
+	apiTLS                       string
+	apiTLSSecret                 string
+	apiTLSCAConfigMap            string
+	apiTLSService                string
+	apiTLSNamespace              string
 	apiTLSCertFile               string
 	apiTLSKeyFile                string
 	concurrency                  int
@@ -100,6 +111,10 @@ func run(o runOptions) error {
 	audiences, err := splitList(o.apiTokenAudiences)
 	if err != nil {
 		return fmt.Errorf("--api-token-audiences=%q: %w; to accept kube-apiserver's tokens as well, set --api-accept-kube-apiserver-tokens", o.apiTokenAudiences, err)
+	}
+	tlsMode, err := apiTLSMode(o)
+	if err != nil {
+		return err
 	}
 
 	cfg, err := ctrl.GetConfig()
@@ -152,6 +167,17 @@ func run(o runOptions) error {
 	}
 
 	if o.apiAddr != "0" {
+		var getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+		if tlsMode == tlsSelfSigned {
+			certs, err := setupAPICertificates(mgr, o)
+			if err != nil {
+				return err
+			}
+			getCertificate = certs.GetCertificate
+			if err := mgr.AddReadyzCheck("api-tls", certs.ReadyzCheck); err != nil {
+				return err
+			}
+		}
 		// The server logs a warning of its own at start with --api-auth=none.
 		api, err := httpapi.New(httpapi.Options{
 			Addr:                      o.apiAddr,
@@ -166,6 +192,7 @@ func run(o runOptions) error {
 			RequestTimeout:            o.apiRequestTimeout,
 			TLSCertFile:               o.apiTLSCertFile,
 			TLSKeyFile:                o.apiTLSKeyFile,
+			GetCertificate:            getCertificate,
 			Metrics:                   metrics.Registry,
 			Log:                       ctrl.Log.WithName("api"),
 		})
@@ -187,7 +214,7 @@ func run(o runOptions) error {
 		return err
 	}
 
-	log.Info("starting stagehand", "api", o.apiAddr, "apiAuth", o.apiAuth, "leaderElection", o.leaderElect)
+	log.Info("starting stagehand", "api", o.apiAddr, "apiAuth", o.apiAuth, "apiTLS", tlsMode, "leaderElection", o.leaderElect)
 	if err := mgr.Start(ctx); err != nil && !errors.Is(err, ctx.Err()) {
 		return err
 	}
@@ -206,4 +233,56 @@ func splitList(v string) ([]string, error) {
 		out = append(out, item)
 	}
 	return out, nil
+}
+
+// The API's TLS modes (--api-tls).
+const (
+	tlsSelfSigned = "self-signed"
+	tlsFiles      = "files"
+	tlsNone       = "none"
+)
+
+// apiTLSMode is --api-tls, or its default: files when a certificate file
+// is given, else self-signed. A mode that contradicts the other flags is
+// an error, never a silent choice.
+func apiTLSMode(o runOptions) (string, error) {
+	files := o.apiTLSCertFile != "" || o.apiTLSKeyFile != ""
+	switch o.apiTLS {
+	case "":
+		if files {
+			return tlsFiles, nil
+		}
+		return tlsSelfSigned, nil
+	case tlsFiles:
+		if o.apiTLSCertFile == "" || o.apiTLSKeyFile == "" {
+			return "", errors.New("--api-tls=files needs --api-tls-cert-file and --api-tls-key-file")
+		}
+		return tlsFiles, nil
+	case tlsSelfSigned, tlsNone:
+		if files {
+			return "", fmt.Errorf("--api-tls=%s with --api-tls-cert-file or --api-tls-key-file: serve those files (--api-tls=files, or leave --api-tls unset) or drop them", o.apiTLS)
+		}
+		return o.apiTLS, nil
+	}
+	return "", fmt.Errorf("--api-tls=%q: must be %s, %s or %s", o.apiTLS, tlsSelfSigned, tlsFiles, tlsNone)
+}
+
+// setupAPICertificates adds the manager's own CA (internal/apitls) for the
+// API: the Secret and ConfigMap of --api-tls-secret and
+// --api-tls-ca-configmap, a certificate for --api-tls-service's names.
+func setupAPICertificates(mgr ctrl.Manager, o runOptions) (*apitls.Certificates, error) {
+	ns := o.apiTLSNamespace
+	if ns == "" {
+		var err error
+		if ns, err = apitls.PodNamespace(); err != nil {
+			return nil, fmt.Errorf("--api-tls=self-signed keeps the API's CA in the manager's namespace: %w; set --api-tls-namespace, or serve plain HTTP with --api-tls=none", err)
+		}
+	}
+	return apitls.Setup(mgr, apitls.Options{
+		Namespace:     ns,
+		SecretName:    o.apiTLSSecret,
+		ConfigMapName: o.apiTLSCAConfigMap,
+		DNSNames:      apitls.ServiceDNSNames(o.apiTLSService, ns),
+		Log:           ctrl.Log.WithName("api-tls"),
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -54,6 +55,14 @@ type generator struct {
 	// d holds what values.yaml's defaults and the generated helpers take
 	// from config/default.
 	d defaults
+	// selfSigned are the objects (by key) of the manager's own CA, which
+	// config/default has and config/components/api-tls removes: rendered
+	// only when the certificate is the manager's own.
+	selfSigned map[string]bool
+	// withFiles is config/default's Deployment with
+	// config/components/api-tls: the manager serving a certificate of the
+	// user's (api.tls.secretName, api.tls.certManager).
+	withFiles *unstructured.Unstructured
 }
 
 // defaults is what config/default says, that values.yaml offers to change.
@@ -76,6 +85,7 @@ type defaults struct {
 
 	// For the generated helpers.
 	ManagerSuffix, APIServiceSuffix, APITLSSecretSuffix        string
+	APICAConfigMapSuffix                                       string
 	MetricsServiceSuffix, MetricsPortName, MetricsReaderSuffix string
 	ViewerRoleSuffix                                           string
 	MetricsServiceLabels                                       map[string]string
@@ -84,7 +94,7 @@ type defaults struct {
 
 // Chart returns the chart's files, by their path in the chart directory.
 func Chart(root, version string) (map[string][]byte, error) {
-	objs, tls, err := render(root)
+	objs, withFiles, err := render(root)
 	if err != nil {
 		return nil, err
 	}
@@ -94,8 +104,10 @@ func Chart(root, version string) (map[string][]byte, error) {
 	}
 	g := &generator{t: &templater{}, prefix: prefix, names: map[string]string{}}
 	g.d.Version, g.d.AppVersion = version, "v"+version
-	g.d.APITLS = tls
 	g.d.ImageRepository, _ = splitImage(manifests.Image)
+	if err := g.apiTLS(objs, withFiles); err != nil {
+		return nil, err
+	}
 
 	for _, o := range objs {
 		if o.GetKind() == "CustomResourceDefinition" {
@@ -187,30 +199,74 @@ func Chart(root, version string) (map[string][]byte, error) {
 	return files, nil
 }
 
-// render renders config/default as the chart's source: with the API served
-// over HTTPS, from config/components/api-tls unless config/default already
-// does, so that the chart can template both ways. tls tells whether
-// config/default itself serves HTTPS.
-func render(root string) (objs []*unstructured.Unstructured, tls bool, err error) {
+// render renders config/default, the chart's source, and config/default
+// with config/components/api-tls, from which the chart takes what differs
+// when the API serves a certificate of the user's instead of one from the
+// manager's own CA.
+func render(root string) (objs, withFiles []*unstructured.Unstructured, err error) {
 	dir := filepath.Join(root, "config", "default")
-	objs, err = manifests.Objects(dir, "")
-	if err != nil {
-		return nil, false, err
+	if objs, err = manifests.Objects(dir, ""); err != nil {
+		return nil, nil, err
+	}
+	withFiles, err = manifests.Objects(dir, "", filepath.Join(root, "config", "components", "api-tls"))
+	return objs, withFiles, err
+}
+
+// objectKey identifies an object among config/default's.
+func objectKey(o *unstructured.Unstructured) string {
+	return o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
+}
+
+// apiTLS compares config/default with config/components/api-tls added: the
+// objects the component removes are the manager's own CA's (one of them
+// the ConfigMap its CA is published in), and the Deployment is the only
+// object it changes. config/default must serve HTTPS: the chart's
+// api.tls.enabled defaults to it.
+func (g *generator) apiTLS(objs, withFiles []*unstructured.Unstructured) error {
+	files := map[string]*unstructured.Unstructured{}
+	for _, o := range withFiles {
+		files[objectKey(o)] = o
+	}
+	g.selfSigned = map[string]bool{}
+	for _, o := range objs {
+		k := objectKey(o)
+		other, ok := files[k]
+		delete(files, k)
+		switch {
+		case !ok:
+			g.selfSigned[k] = true
+			if o.GetKind() == "ConfigMap" {
+				suffix, err := g.suffix(o.GetName())
+				if err != nil {
+					return fmt.Errorf("the API's CA ConfigMap: %w", err)
+				}
+				g.d.APICAConfigMapSuffix = suffix
+			}
+		case o.GetKind() == "Deployment":
+			g.withFiles = other
+		case !reflect.DeepEqual(o.Object, other.Object):
+			return fmt.Errorf("config/components/api-tls changes %s, which the chart does not template: only the Deployment may differ", k)
+		}
+	}
+	for k := range files {
+		return fmt.Errorf("config/components/api-tls adds %s, which the chart does not template", k)
+	}
+	if g.withFiles == nil || g.d.APICAConfigMapSuffix == "" {
+		return fmt.Errorf("config/components/api-tls must change the manager's Deployment and remove the ConfigMap of its own CA: the chart's api.tls values switch between the two")
 	}
 	dep, err := theDeployment(objs)
 	if err != nil {
-		return nil, false, err
+		return err
 	}
 	c, err := managerContainer(dep.Object)
 	if err != nil {
-		return nil, false, err
+		return err
 	}
-	tls = slices.ContainsFunc(stringList(c["args"]), isTLSFlag)
-	if tls {
-		return objs, true, nil
+	if slices.Contains(stringList(c["args"]), "--api-tls=none") {
+		return fmt.Errorf("config/default serves the API over plain HTTP (--api-tls=none): the chart's api.tls.enabled defaults to config/default's HTTPS")
 	}
-	objs, err = manifests.Objects(dir, "", filepath.Join(root, "config", "components", "api-tls"))
-	return objs, false, err
+	g.d.APITLS = true
+	return nil
 }
 
 // InstallYAML returns dist/install.yaml: config/default in one file, with
@@ -296,6 +352,9 @@ func (g *generator) object(o *unstructured.Unstructured) (string, error) {
 	default:
 		g.references(obj)
 		g.selectors(obj, o.GetKind())
+	}
+	if g.selfSigned[objectKey(o)] {
+		cond = modeIs(tlsSelfSigned)
 	}
 	if err := g.labels(obj); err != nil {
 		return "", err
@@ -553,22 +612,54 @@ func (g *generator) deployment(obj map[string]any, name string) error {
 		return fmt.Sprintf("resources:\n  {{- toYaml $.Values.resources | nindent %d }}", indent+2)
 	})] = nil
 
-	tlsPaths, err := g.args(c)
+	files := g.withFiles.DeepCopy().Object
+	filesPod, _ := nested(files, "spec", "template", "spec").(map[string]any)
+	filesContainer, err := managerContainer(files)
 	if err != nil {
 		return err
 	}
-	return g.tlsVolumes(podSpec, c, tlsPaths)
+	tlsPaths, err := g.args(c, filesContainer)
+	if err != nil {
+		return err
+	}
+	return g.tlsVolumes(podSpec, c, filesPod, filesContainer, tlsPaths)
+}
+
+// The chart's three ways to serve the API (stagehand.apiTLSMode in
+// _helpers.tpl): the manager's own CA (config/default), the certificate of
+// a Secret of the user's (config/components/api-tls), plain HTTP.
+const (
+	tlsSelfSigned = "self-signed"
+	tlsSecret     = "secret"
+	tlsNone       = "none"
+)
+
+// modeIs is the template condition that the API serves its certificate
+// that way.
+func modeIs(mode string) string {
+	return fmt.Sprintf(`eq (include "stagehand.apiTLSMode" $) %q`, mode)
 }
 
 // args templates the manager's flags that values set, keeps the others as
-// config/default has them, and appends extraArgs. It returns the files the
-// API's TLS flags name.
-func (g *generator) args(c map[string]any) ([]string, error) {
+// config/default has them, and appends extraArgs. The API's TLS flags
+// (--api-tls...) are config/default's, the component's (files), or
+// --api-tls=none, by api.tls; a flag whose value is the name of an object
+// of config/default follows the chart's name for it. It returns the files
+// the component's TLS flags name.
+func (g *generator) args(c, files map[string]any) ([]string, error) {
 	var out []any
-	var tls []any
+	var selfSigned, withFiles []any
 	var tlsPaths []string
 	tlsAt := -1
 	seen := map[string]bool{}
+	for _, a := range stringList(files["args"]) {
+		if isTLSFlag(a) {
+			withFiles = append(withFiles, g.flag(a))
+			if _, val, ok := strings.Cut(a, "="); ok {
+				tlsPaths = append(tlsPaths, val)
+			}
+		}
+	}
 	for _, a := range stringList(c["args"]) {
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		seen[name] = true
@@ -603,13 +694,16 @@ func (g *generator) args(c map[string]any) ([]string, error) {
 				tlsAt = len(out)
 				out = append(out, nil)
 			}
-			tls = append(tls, a)
-			if hasVal {
-				tlsPaths = append(tlsPaths, val)
-			}
+			selfSigned = append(selfSigned, g.flag(a))
 		default:
 			out = append(out, a)
 		}
+	}
+	nonTLS := func(args []string) []string {
+		return slices.DeleteFunc(slices.Clone(args), isTLSFlag)
+	}
+	if !slices.Equal(nonTLS(stringList(c["args"])), nonTLS(stringList(files["args"]))) {
+		return nil, fmt.Errorf("config/components/api-tls changes the manager's flags other than --api-tls...: %v, then %v", c["args"], files["args"])
 	}
 	if !seen["metrics-bind-address"] {
 		return nil, fmt.Errorf("the manager runs without --metrics-bind-address: the chart's metrics.enabled needs config/default to say where metrics are served")
@@ -622,14 +716,26 @@ func (g *generator) args(c map[string]any) ([]string, error) {
 		g.d.LogLevel = "info" // the manager's own default
 		out = append(out, g.t.inline("--zap-log-level={{ $.Values.logLevel }}"))
 	}
-	if tlsAt < 0 {
-		return nil, fmt.Errorf("config/default with config/components/api-tls passes the manager no --api-tls-* flag")
+	if tlsAt < 0 || len(withFiles) == 0 {
+		return nil, fmt.Errorf("config/default (%v), or config/default with config/components/api-tls (%v), passes the manager no --api-tls flag", c["args"], files["args"])
 	}
-	lit, err := g.t.literal(tls)
+	self, err := g.t.literal(selfSigned)
 	if err != nil {
 		return nil, err
 	}
-	out[tlsAt] = g.t.block(func(int) string { return "{{- if $.Values.api.tls.enabled }}\n" + lit + "{{- end }}" })
+	secret, err := g.t.literal(withFiles)
+	if err != nil {
+		return nil, err
+	}
+	none, err := g.t.literal([]any{"--api-tls=" + tlsNone})
+	if err != nil {
+		return nil, err
+	}
+	out[tlsAt] = g.t.block(func(int) string {
+		return "{{- if " + modeIs(tlsSelfSigned) + " }}\n" + self +
+			"{{- else if " + modeIs(tlsSecret) + " }}\n" + secret +
+			"{{- else }}\n" + none + "{{- end }}"
+	})
 	out = append(out, g.t.block(func(indent int) string {
 		return fmt.Sprintf("{{- with $.Values.extraArgs }}\n{{- toYaml . | nindent %d }}\n{{- end }}", indent)
 	}))
@@ -637,12 +743,24 @@ func (g *generator) args(c map[string]any) ([]string, error) {
 	return tlsPaths, nil
 }
 
-// tlsVolumes makes the volumes that hold the API's certificate (those the
-// files of the TLS flags are in) and their mounts conditional on
-// api.tls.enabled, and names their Secret after api.tls.secretName.
-func (g *generator) tlsVolumes(podSpec, c map[string]any, paths []string) error {
+// flag is a flag as the chart passes it: when its value is the name of an
+// object of config/default (--api-tls-secret=stagehand-api-certs), the
+// chart's name for that object.
+func (g *generator) flag(a string) any {
+	name, val, ok := strings.Cut(a, "=")
+	if expr, known := g.names[val]; ok && known {
+		return g.t.inline(escape(name+"=") + expr)
+	}
+	return a
+}
+
+// tlsVolumes gives the pod the volumes and mounts that hold the user's
+// certificate (those the component adds, where the files of its TLS flags
+// are) when api.tls says the certificate is a Secret's, and names their
+// Secret after api.tls.secretName.
+func (g *generator) tlsVolumes(podSpec, c, filesPod, filesContainer map[string]any, paths []string) error {
 	names := map[string]bool{}
-	for _, m := range mapList(c["volumeMounts"]) {
+	for _, m := range mapList(filesContainer["volumeMounts"]) {
 		mp, _ := m["mountPath"].(string)
 		for _, p := range paths {
 			if mp != "" && strings.HasPrefix(p, strings.TrimSuffix(mp, "/")+"/") {
@@ -653,7 +771,12 @@ func (g *generator) tlsVolumes(podSpec, c map[string]any, paths []string) error 
 	if len(names) == 0 {
 		return fmt.Errorf("no volume is mounted where the API's certificate is read (%v)", paths)
 	}
-	for _, v := range mapList(podSpec["volumes"]) {
+	for _, m := range mapList(c["volumeMounts"]) {
+		if names[m["name"].(string)] {
+			return fmt.Errorf("config/default mounts the volume %s, which config/components/api-tls adds for the API's certificate", m["name"])
+		}
+	}
+	for _, v := range mapList(filesPod["volumes"]) {
 		if !names[v["name"].(string)] {
 			continue
 		}
@@ -668,15 +791,27 @@ func (g *generator) tlsVolumes(podSpec, c map[string]any, paths []string) error 
 		}
 		g.d.APITLSSecretSuffix = suffix
 		secret["secretName"] = g.t.inline(`{{ include "stagehand.apiTLSSecretName" $ }}`)
+		podSpec["volumes"] = append(mapItems(podSpec["volumes"]), v)
 	}
 	if g.d.APITLSSecretSuffix == "" {
 		return fmt.Errorf("no volume of the pod is named %v", names)
 	}
+	for _, m := range mapList(filesContainer["volumeMounts"]) {
+		if names[m["name"].(string)] {
+			c["volumeMounts"] = append(mapItems(c["volumeMounts"]), m)
+		}
+	}
 	match := func(m map[string]any) bool { return names[m["name"].(string)] }
-	if err := g.conditionalItems(c, "volumeMounts", match, "$.Values.api.tls.enabled"); err != nil {
+	if err := g.conditionalItems(c, "volumeMounts", match, modeIs(tlsSecret)); err != nil {
 		return err
 	}
-	return g.conditionalItems(podSpec, "volumes", match, "$.Values.api.tls.enabled")
+	return g.conditionalItems(podSpec, "volumes", match, modeIs(tlsSecret))
+}
+
+// mapItems is a list field's items, or none.
+func mapItems(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 // conditionalItems puts the items of the list m[key] that match inside
@@ -870,7 +1005,10 @@ func toInt(v any) (int64, bool) {
 	return 0, false
 }
 
-func isTLSFlag(a string) bool { return strings.HasPrefix(a, "--api-tls-") }
+// isTLSFlag tells whether a manager flag is about the API's TLS.
+func isTLSFlag(a string) bool {
+	return a == "--api-tls" || strings.HasPrefix(a, "--api-tls=") || strings.HasPrefix(a, "--api-tls-")
+}
 
 // splitImage splits an image reference into its repository and its tag or
 // digest.

@@ -190,6 +190,7 @@ func (d *dev) printTry(example string) {
 		fmt.Fprintln(w, "and the API refuses tokens minted for kube-apiserver. It checks each token with a TokenReview and each read")
 		fmt.Fprintln(w, "with a SubjectAccessReview, as in a cluster.")
 	}
+	fmt.Fprintln(w, "The API serves plain HTTP here, on loopback only (--api-tls=none); in a cluster it serves HTTPS.")
 	fmt.Fprintf(w, "Logs: %s, %s. Ctrl-C stops everything.\n", relative(d.managerLog()), relative(filepath.Join(d.dir, "kube-apiserver.log")))
 }
 
@@ -214,6 +215,9 @@ func (d *dev) startManager(ctx context.Context) error {
 		"--kubeconfig="+kubeconfig,
 		"--api-bind-address="+d.apiAddr,
 		"--api-auth="+d.apiAuth,
+		// Plain HTTP, on loopback only: nothing crosses a network. In a
+		// cluster the API serves HTTPS (--api-tls=self-signed).
+		"--api-tls=none",
 		"--health-probe-bind-address="+probe,
 		"--metrics-bind-address=0",
 		"--leader-elect=false",

@@ -232,6 +232,16 @@ func TestDev(t *testing.T) {
 	if out := strings.Join(printed, "\n"); !strings.Contains(out, "nothing is left running") {
 		t.Errorf("after Ctrl-C make dev printed:\n%s", out)
 	}
+	// What it said after the curl line: what the token is, and that the API
+	// serves plain HTTP only here.
+	for _, want := range []string{
+		"minted for the API's audience (kubectl create token stagehand-dev-reader --audience=flows.stagehand.dev)",
+		"The API serves plain HTTP here, on loopback only (--api-tls=none); in a cluster it serves HTTPS.",
+	} {
+		if !strings.Contains(strings.Join(printed, "\n"), want) {
+			t.Errorf("make dev did not print %q", want)
+		}
+	}
 	for pid, cmdline := range children {
 		if command(pid) == cmdline {
 			t.Errorf("%s (pid %d) still runs after Ctrl-C", cmdline, pid)

@@ -6,8 +6,10 @@
 //
 // The manager runs as the ServiceAccount a deployment gives it, with
 // config/default's least-privilege RBAC, and the API authenticates callers
-// with the cluster (TokenReview, SubjectAccessReview) unless --api-auth=none:
-// what works here works in a cluster.
+// with the cluster (TokenReview for stagehand's token audience,
+// SubjectAccessReview) unless --api-auth=none: what works here works in a
+// cluster. One difference, said at start: the API serves plain HTTP on
+// loopback (--api-tls=none), where a cluster's serves HTTPS.
 //
 // Everything it writes is under --dir (bin/dev): the kubeconfig, the reader
 // token, the logs of the manager and of the control plane.

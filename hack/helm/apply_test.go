@@ -67,10 +67,29 @@ func TestAppliesToAPIServer(t *testing.T) {
 	}
 	sort.Strings(labelArgs)
 
+	// The names of the manager's own CA's Secret and ConfigMap in
+	// install.yaml, which its rules name.
+	var caObjects []string
+	for _, o := range install {
+		if o.GetLabels()["app.kubernetes.io/component"] == "api-tls" && (o.GetKind() == "Secret" || o.GetKind() == "ConfigMap") {
+			caObjects = append(caObjects, o.GetName())
+		}
+	}
+	if len(caObjects) != 2 {
+		t.Fatalf("install.yaml has %v for the API's own CA, want a Secret and a ConfigMap", caObjects)
+	}
+	namesCA := func(rule string) bool {
+		return slices.ContainsFunc(caObjects, func(n string) bool { return strings.HasSuffix(rule, " "+n) })
+	}
+
 	for _, tc := range []struct {
 		name, release, ns, values string
+		// selfSigned: the API's certificate is the manager's own CA's, as
+		// in install.yaml; otherwise the manager has no rule for its
+		// Secret and ConfigMap.
+		selfSigned bool
 	}{
-		{"default values", "demo", "demo", ""},
+		{"default values", "demo", "demo", "", true},
 		{"many values", "stagehand-prod", "prod", `
 image: {repository: registry.example/stagehand, tag: v9.9.9, pullPolicy: Always}
 imagePullSecrets: [{name: registry-credentials}]
@@ -86,8 +105,9 @@ extraArgs: [--api-auth-cache-ttl=30s]
 api: {service: {type: NodePort, port: 9443}, tls: {enabled: true, secretName: api-cert}}
 metrics: {enabled: false}
 crds: {install: false}
-`},
-		{"one replica, no leader election", "solo", "solo", "replicas: 1\nleaderElection: {enabled: false}"},
+`, false},
+		{"one replica, no leader election", "solo", "solo", "replicas: 1\nleaderElection: {enabled: false}", true},
+		{"plain HTTP", "plain", "plain", "api: {tls: {enabled: false}}", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &apiServer{t: t, env: env}
@@ -103,9 +123,15 @@ crds: {install: false}
 			a.apply(ctx, r.objs)
 			a.admitted(ctx, r.objs, tc.ns)
 			sa := managerAccount(t, r.objs)
-			// In its own namespace (leader election) and in any other.
-			a.sameRules(ctx, sa.user(), base.user(), tc.ns, base.ns)
-			a.sameRules(ctx, sa.user(), base.user(), "default", "default")
+			// In its own namespace (leader election, its own CA) and in
+			// any other; the CA's objects have the release's names.
+			var dropWant func(string) bool
+			if !tc.selfSigned {
+				dropWant = namesCA
+			}
+			rename := strings.NewReplacer(" "+fullname(tc.release)+"-", " stagehand-").Replace
+			a.sameRules(ctx, sa.user(), base.user(), tc.ns, base.ns, rename, dropWant)
+			a.sameRules(ctx, sa.user(), base.user(), "default", "default", rename, dropWant)
 		})
 	}
 
@@ -127,7 +153,7 @@ crds: {install: false}
 				if ns == "" {
 					ns, cns = "default", "default"
 				}
-				a.sameRules(ctx, chartUser, cfgUser, cns, ns)
+				a.sameRules(ctx, chartUser, cfgUser, cns, ns, strings.NewReplacer(" demo-stagehand-", " stagehand-").Replace, nil)
 			})
 		}
 	}
@@ -216,18 +242,36 @@ func (a *apiServer) bind(ctx context.Context, kind, ns, role string) rest.Impers
 	return rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
 }
 
+// fullname is the prefix of the chart's object names for a release
+// (stagehand.fullname): the release name, with -stagehand unless it has it.
+func fullname(release string) string {
+	if strings.Contains(release, "stagehand") {
+		return release
+	}
+	return release + "-stagehand"
+}
+
 // sameRules waits until the API server's authorizer grants got, in gotNS,
 // exactly the rules it grants want in wantNS (bindings take effect through
 // its informers), and fails with the difference if it never does. Both must
 // be granted more than an authenticated user with no binding, so that two
-// bindings not yet in effect do not compare equal.
-func (a *apiServer) sameRules(ctx context.Context, got, want rest.ImpersonationConfig, gotNS, wantNS string) {
+// bindings not yet in effect do not compare equal. rename maps the names
+// of got's rules (a release's) to want's; dropWant, when set, leaves out
+// rules of want that got is not to have.
+func (a *apiServer) sameRules(ctx context.Context, got, want rest.ImpersonationConfig, gotNS, wantNS string, rename func(string) string, dropWant func(string) bool) {
 	a.t.Helper()
 	nobody := a.rules(ctx, rest.ImpersonationConfig{UserName: "helm-test-nobody", Groups: []string{"system:authenticated"}}, wantNS)
 	var g, w []string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		g, w = a.rules(ctx, got, gotNS), a.rules(ctx, want, wantNS)
+		for i := range g {
+			g[i] = rename(g[i])
+		}
+		slices.Sort(g)
+		if dropWant != nil {
+			w = slices.DeleteFunc(w, dropWant)
+		}
 		if slices.Equal(g, w) && len(w) > len(nobody) {
 			return
 		}

@@ -43,28 +43,42 @@ func TestDefaultsAreConfigDefault(t *testing.T) {
 	compareWithConfig(t, r.objs, configDefault(t))
 }
 
-// With api.tls.enabled, the chart renders what config/default with the
-// component config/components/api-tls does (or config/default alone, once it
-// serves HTTPS itself); without, the manager serves plain HTTP and mounts no
-// certificate.
-func TestAPITLSIsTheComponent(t *testing.T) {
-	config := configDefault(t)
-	var dep appsv1.Deployment
-	get(t, config, "Deployment", manager, &dep)
-	if !slices.ContainsFunc(container(t, &dep).Args, isTLSFlag) {
-		config = configDefault(t, "config/components/api-tls")
-	}
+// api.tls switches between the three ways the API serves. By default (and
+// with api.tls.enabled alone) the manager's own CA, as config/default has
+// it; with a Secret of one's own (api.tls.secretName, or cert-manager's),
+// what config/default with config/components/api-tls renders; with
+// api.tls.enabled=false, plain HTTP: --api-tls=none, no certificate, and
+// neither the CA's objects nor the manager's access to them.
+func TestAPITLSModes(t *testing.T) {
 	r := mustTemplate(t, release, namespace, "api: {tls: {enabled: true}}")
-	compareWithConfig(t, r.objs, config)
+	compareWithConfig(t, r.objs, configDefault(t))
+	for _, want := range []string{"https://stagehand-api.stagehand-system.svc:9000", "ConfigMap stagehand-api-ca (key ca.crt)", "--audience=flows.stagehand.dev"} {
+		if !strings.Contains(r.notes, want) {
+			t.Errorf("NOTES.txt does not say %q:\n%s", want, r.notes)
+		}
+	}
+
+	r = mustTemplate(t, release, namespace, "api: {tls: {secretName: stagehand-api-tls}}")
+	compareWithConfig(t, r.objs, configDefault(t, "config/components/api-tls"))
 
 	r = mustTemplate(t, release, namespace, "api: {tls: {enabled: false}}")
+	var dep appsv1.Deployment
 	get(t, r.objs, "Deployment", manager, &dep)
-	if args := container(t, &dep).Args; slices.ContainsFunc(args, isTLSFlag) {
-		t.Errorf("with api.tls.enabled=false the manager still reads a certificate: args %v", args)
+	var tls []string
+	for _, a := range container(t, &dep).Args {
+		if isTLSFlag(a) {
+			tls = append(tls, a)
+		}
 	}
-	for _, v := range dep.Spec.Template.Spec.Volumes {
-		if v.Secret != nil && v.Secret.SecretName == "stagehand-api-tls" {
-			t.Errorf("with api.tls.enabled=false the pod still mounts the Secret stagehand-api-tls")
+	if !slices.Equal(tls, []string{"--api-tls=none"}) {
+		t.Errorf("with api.tls.enabled=false the manager's TLS flags are %v, want --api-tls=none alone", tls)
+	}
+	if v := dep.Spec.Template.Spec.Volumes; len(v) > 0 {
+		t.Errorf("with api.tls.enabled=false the pod mounts %+v", v)
+	}
+	for _, o := range r.objs {
+		if o.GetLabels()["app.kubernetes.io/component"] == "api-tls" {
+			t.Errorf("with api.tls.enabled=false the chart renders %s, of the manager's own CA", key(o))
 		}
 	}
 	var svc corev1.Service
@@ -72,9 +86,15 @@ func TestAPITLSIsTheComponent(t *testing.T) {
 	if svc.Spec.Ports[0].Name != "http" {
 		t.Errorf("with api.tls.enabled=false the API Service's port is named %q, want http", svc.Spec.Ports[0].Name)
 	}
+	if !strings.Contains(r.notes, "in plain HTTP") {
+		t.Errorf("NOTES.txt does not say the API serves plain HTTP:\n%s", r.notes)
+	}
 }
 
-func isTLSFlag(a string) bool { return strings.HasPrefix(a, "--api-tls-") }
+// isTLSFlag tells whether a manager flag is about the API's TLS.
+func isTLSFlag(a string) bool {
+	return strings.HasPrefix(a, "--api-tls=") || strings.HasPrefix(a, "--api-tls-")
+}
 
 func compareWithConfig(t *testing.T, chart, config []*unstructured.Unstructured) {
 	t.Helper()

@@ -2,17 +2,27 @@ package manifests
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/stagehand-dev/stagehand/internal/apitls"
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
@@ -88,6 +98,23 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 		must(manager, true, verb, "", "configmaps", "default", "BlueprintExports publish into ConfigMaps")
 	}
 	must(manager, false, "delete", "", "configmaps", "default", "an export's ConfigMap goes with the export, by garbage collection")
+	// The API's own CA: its Secret and ConfigMap, by name, in the manager's
+	// namespace; no other Secret's data, and nothing it could use to make
+	// a Secret of its own.
+	n := selfSignedTLS(t, dep)
+	mayNamed := func(allowed bool, verb, resource, name, why string) {
+		t.Helper()
+		if got := manager.mayNamed(ctx, t, env.Client, verb, resource, namespace, name); got != allowed {
+			t.Errorf("the manager may %s %s %s/%s: %v, want %v (%s)", verb, resource, namespace, name, got, allowed, why)
+		}
+	}
+	for _, verb := range []string{"get", "list", "watch", "update"} {
+		mayNamed(true, verb, "secrets", n.secret, "the API's CA is kept there")
+		mayNamed(true, verb, "configmaps", n.configMap, "the API's CA is published there")
+	}
+	mayNamed(false, "update", "secrets", "another", "only the CA's Secret")
+	mayNamed(false, "delete", "secrets", n.secret, "the deployment owns the Secret")
+	mayNamed(false, "create", "secrets", "", "RBAC cannot limit create to a name: the deployment creates the Secret")
 
 	// With the blueprint-secrets component (secrets: Inline), the manager
 	// may write Secrets too, and still not delete them.
@@ -140,10 +167,111 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 	}
 }
 
+// TestDefaultServesHTTPS applies config/default to a real API server and
+// runs the manager's CA as the manager's ServiceAccount, with
+// config/default's RBAC and its Deployment's flags: the Secret and the
+// ConfigMap config/default creates get a CA and a certificate, and a client
+// that trusts the published CA, and nothing else, accepts the certificate
+// for the API Service's in-cluster name.
+func TestDefaultServesHTTPS(t *testing.T) {
+	env, err := testenv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx := context.Background()
+	objs, err := Objects(filepath.Join(testenv.Root(), "config", "default"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if err := env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner("manifests-test"), client.ForceOwnership); err != nil {
+			t.Fatalf("applying %s %s: %v", o.GetKind(), client.ObjectKeyFromObject(o), err)
+		}
+	}
+	d := &deployment{objs: objs}
+	n := selfSignedTLS(t, d.manager(t))
+
+	// The manager's ServiceAccount, with a token as its pod has.
+	tr := &authenticationv1.TokenRequest{}
+	if err := env.Client.SubResource("token").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: serviceAccount}}, tr); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.AnonymousClientConfig(env.Config)
+	cfg.BearerToken = tr.Status.Token
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: testenv.Scheme(), Logger: logr.Discard(),
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := apitls.Setup(mgr, apitls.Options{
+		Namespace: namespace, SecretName: n.secret, ConfigMapName: n.configMap,
+		DNSNames: apitls.ServiceDNSNames(n.service, namespace), Log: logr.Discard(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close() }()
+	mctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if err := mgr.Start(mctx); err != nil {
+			t.Errorf("the manager stopped: %v", err)
+		}
+	}()
+	defer func() { cancel(); <-stopped }()
+
+	serverName := n.service + "." + namespace + ".svc"
+	var last error
+	for deadline := time.Now().Add(testenv.Timeout); time.Now().Before(deadline); time.Sleep(testenv.Poll) {
+		var cm corev1.ConfigMap
+		if last = env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: n.configMap}, &cm); last != nil {
+			continue
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM([]byte(cm.Data["ca.crt"])) {
+			last = fmt.Errorf("the ConfigMap %s holds no CA yet: %v", n.configMap, cm.Data)
+			continue
+		}
+		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12})
+		if last = err; err == nil {
+			leaf := conn.ConnectionState().PeerCertificates[0]
+			_ = conn.Close()
+			t.Logf("HTTPS for %s, certificate issued by %s", leaf.DNSNames, leaf.Issuer.CommonName)
+			return
+		}
+	}
+	t.Fatalf("the manager, deployed as config/default deploys it, does not serve a certificate trusted by its published CA for %s: %v", serverName, last)
+}
+
 // subject is a user the API server's authorizer is asked about.
 type subject struct {
 	user   string
 	groups []string
+}
+
+// mayNamed asks whether s may verb the object name (empty: any) of a core
+// resource in ns.
+func (s subject) mayNamed(ctx context.Context, t *testing.T, c client.Client, verb, resource, ns, name string) bool {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               s.user,
+		Groups:             append([]string{"system:authenticated"}, s.groups...),
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Resource: resource, Namespace: ns, Name: name},
+	}}
+	if err := c.Create(ctx, sar); err != nil {
+		t.Fatalf("SubjectAccessReview: %v", err)
+	}
+	return sar.Status.Allowed
 }
 
 // may asks the API server, with a SubjectAccessReview, whether s may verb

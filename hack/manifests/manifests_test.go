@@ -426,4 +426,82 @@ func TestAPITLSComponent(t *testing.T) {
 	if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
 		t.Error("the component lost the read-only root filesystem")
 	}
+	// The manager's own CA goes, and with it its access to any Secret of
+	// its namespace.
+	for _, o := range objs {
+		if o.GetLabels()["app.kubernetes.io/component"] == "api-tls" {
+			t.Errorf("with the component, config/default still has %s %s (the manager's own CA)", o.GetKind(), o.GetName())
+		}
+	}
+}
+
+// flagValue is the value of --name=value among args, and whether it is
+// there.
+func flagValue(args []string, name string) (string, bool) {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// apiTLSNames are the Secret, ConfigMap and Service the manager's flags
+// name for its own CA.
+type apiTLSNames struct{ secret, configMap, service string }
+
+// selfSignedTLS checks that the manager runs config/default's way, HTTPS
+// with a certificate from its own CA (--api-tls unset, no certificate
+// files), and returns what its flags name.
+func selfSignedTLS(t *testing.T, dep *appsv1.Deployment) apiTLSNames {
+	t.Helper()
+	args := dep.Spec.Template.Spec.Containers[0].Args
+	for _, f := range []string{"api-tls", "api-tls-cert-file", "api-tls-key-file", "api-tls-namespace"} {
+		if v, ok := flagValue(args, f); ok {
+			t.Errorf("the manager runs with --%s=%s: config/default serves HTTPS from the manager's own CA, in its own namespace", f, v)
+		}
+	}
+	var n apiTLSNames
+	for f, v := range map[string]*string{"api-tls-secret": &n.secret, "api-tls-ca-configmap": &n.configMap, "api-tls-service": &n.service} {
+		var ok bool
+		if *v, ok = flagValue(args, f); !ok {
+			t.Errorf("the manager runs without --%s: args %v", f, args)
+		}
+	}
+	return n
+}
+
+// config/default serves the API over HTTPS: the manager's flags name a
+// Secret and a ConfigMap config/default creates, empty, in the manager's
+// namespace, and the API Service, whose port is named https; the Role that
+// lets the manager use them names exactly those.
+func TestAPIServesHTTPSByDefault(t *testing.T) {
+	d := renderDefault(t, "")
+	n := selfSignedTLS(t, d.manager(t))
+	var secret corev1.Secret
+	d.get(t, "Secret", namespace, n.secret, &secret)
+	if len(secret.Data) > 0 || len(secret.StringData) > 0 || secret.Type != corev1.SecretTypeOpaque {
+		t.Errorf("the Secret %s is not created empty and Opaque (the manager fills it): type %q, %d keys", n.secret, secret.Type, len(secret.Data)+len(secret.StringData))
+	}
+	var cm corev1.ConfigMap
+	d.get(t, "ConfigMap", namespace, n.configMap, &cm)
+	if len(cm.Data) > 0 {
+		t.Errorf("the ConfigMap %s is not created empty: %v", n.configMap, cm.Data)
+	}
+	var svc corev1.Service
+	d.get(t, "Service", namespace, n.service, &svc)
+	if svc.Spec.Ports[0].Name != "https" {
+		t.Errorf("the API Service's port is named %q, want https", svc.Spec.Ports[0].Name)
+	}
+	var role rbacv1.Role
+	d.get(t, "Role", namespace, "stagehand-api-tls-role", &role)
+	names := map[string][]string{}
+	for _, r := range role.Rules {
+		for _, res := range r.Resources {
+			names[res] = append(names[res], r.ResourceNames...)
+		}
+	}
+	if !slices.Equal(names["secrets"], []string{n.secret}) || !slices.Equal(names["configmaps"], []string{n.configMap}) {
+		t.Errorf("the Role stagehand-api-tls-role names %v, want secrets %s and configmaps %s alone", names, n.secret, n.configMap)
+	}
 }

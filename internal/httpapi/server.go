@@ -106,9 +106,13 @@ type Options struct {
 	// TLSCertFile and TLSKeyFile, when both set, make the API serve HTTPS
 	// with that certificate, reloaded when the files change (a
 	// cert-manager Secret mounted into the Pod, say). Bearer tokens then
-	// never cross the network in clear text. When neither is set, the API
-	// serves plain HTTP.
+	// never cross the network in clear text.
 	TLSCertFile, TLSKeyFile string
+	// GetCertificate, when set, makes the API serve HTTPS with the
+	// certificate it returns at each handshake (the manager's own CA's,
+	// internal/apitls). Not with TLSCertFile. With neither, the API serves
+	// plain HTTP.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// Metrics is where request metrics are registered (controller-runtime's
 	// metrics.Registry, served on the manager's metrics endpoint). Nil
 	// registers nothing.
@@ -164,7 +168,10 @@ func New(opts Options) (*Server, error) {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
-		return nil, errors.New("httpapi: --api-tls-cert-file and --api-tls-key-file go together: set both, or neither for plain HTTP")
+		return nil, errors.New("httpapi: --api-tls-cert-file and --api-tls-key-file go together: set both, or neither")
+	}
+	if opts.TLSCertFile != "" && opts.GetCertificate != nil {
+		return nil, errors.New("httpapi: a certificate from files and one from GetCertificate: choose one")
 	}
 	if opts.AuthCacheTTL < 0 || opts.AuthNegativeCacheTTL < 0 || opts.RequestTimeout < 0 || opts.ShutdownTimeout < 0 {
 		return nil, errors.New("httpapi: durations must not be negative")
@@ -268,6 +275,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	srv := s.httpServer()
 	scheme := "http"
+	getCertificate := s.opts.GetCertificate
 	if s.opts.TLSCertFile != "" {
 		watcher, err := certwatcher.New(s.opts.TLSCertFile, s.opts.TLSKeyFile)
 		if err != nil {
@@ -279,9 +287,12 @@ func (s *Server) Start(ctx context.Context) error {
 				s.log.Error(err, "watching the API's TLS certificate for changes")
 			}
 		}()
+		getCertificate = watcher.GetCertificate
+	}
+	if getCertificate != nil {
 		srv.TLSConfig = &tls.Config{
 			MinVersion:     tls.VersionTLS12,
-			GetCertificate: watcher.GetCertificate,
+			GetCertificate: getCertificate,
 			// HTTP/1.1 only, as the metrics endpoint: HTTP/2 Rapid Reset
 			// (CVE-2023-44487) is not worth it for small GETs.
 			NextProtos: []string{"http/1.1"},
@@ -304,7 +315,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	if scheme == "http" && s.opts.Auth == AuthKubernetes {
-		s.log.Info("the API serves plain HTTP: bearer tokens cross the network in clear text; set --api-tls-cert-file and --api-tls-key-file to serve HTTPS")
+		s.log.Info("the API serves plain HTTP (--api-tls=none): bearer tokens cross the network in clear text; leave --api-tls unset to serve HTTPS")
 	}
 
 	select {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -120,5 +121,62 @@ func TestTLSNeedsBothFiles(t *testing.T) {
 		if _, err := New(o); err == nil || !strings.Contains(err.Error(), "go together") {
 			t.Errorf("New(cert %q, key %q) = %v, want a refusal naming both flags", o.TLSCertFile, o.TLSKeyFile, err)
 		}
+	}
+}
+
+// TestServesHTTPSWithGetCertificate: with GetCertificate (the manager's own
+// CA, internal/apitls) the API speaks TLS with the certificate it returns at
+// each handshake, so a renewed certificate is served at once; with a
+// certificate from files as well, New refuses.
+func TestServesHTTPSWithGetCertificate(t *testing.T) {
+	dir1, dir2 := t.TempDir(), t.TempDir()
+	certs := make([]tls.Certificate, 2)
+	pools := make([]*x509.CertPool, 2)
+	for i, dir := range []string{dir1, dir2} {
+		certFile, keyFile, pool := selfSigned(t, dir)
+		c, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs[i], pools[i] = c, pool
+	}
+	var current atomic.Int32
+	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &certs[current.Load()], nil }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone, GetCertificate: get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Start(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Start returned %v", err)
+		}
+	}()
+	for i := range certs {
+		current.Store(int32(i))
+		// A new client each time: a new handshake.
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pools[i]}}}
+		eventually(t, func() error {
+			resp, err := c.Get("https://" + ln.Addr().String() + "/api/v3/stages/password/")
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		})
+	}
+
+	if _, err := New(Options{Addr: "127.0.0.1:0", Reader: fakeReader(t), Auth: AuthNone, GetCertificate: get, TLSCertFile: "a", TLSKeyFile: "b"}); err == nil {
+		t.Error("New accepted a certificate from files and from GetCertificate")
 	}
 }

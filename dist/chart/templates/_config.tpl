@@ -14,6 +14,11 @@ edit.
 {{- include "stagehand.resourceName" (dict "suffix" "api" "context" .) }}
 {{- end }}
 
+{{/* The ConfigMap the manager publishes its own CA in (key ca.crt). */}}
+{{- define "stagehand.apiCAConfigMapName" -}}
+{{- include "stagehand.resourceName" (dict "suffix" "api-ca" "context" .) }}
+{{- end }}
+
 {{/* What follows the prefix in the name of the API's TLS Secret. */}}
 {{- define "stagehand.apiTLSSecretSuffix" -}}
 api-tls

@@ -61,7 +61,21 @@ defaulting to the chart's appVersion.
 {{- end }}
 
 {{/*
-The Secret holding the API's certificate and key (kubernetes.io/tls).
+How the API serves (api.tls): self-signed, a certificate from the manager's
+own CA (config/default's way); secret, the certificate of a
+kubernetes.io/tls Secret of the user's, cert-manager's or not
+(config/components/api-tls); none, plain HTTP.
+*/}}
+{{- define "stagehand.apiTLSMode" -}}
+{{- if not .Values.api.tls.enabled }}none
+{{- else if or .Values.api.tls.secretName .Values.api.tls.certManager.enabled }}secret
+{{- else }}self-signed
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret holding the API's certificate and key (kubernetes.io/tls), with
+api.tls.secretName or api.tls.certManager.
 */}}
 {{- define "stagehand.apiTLSSecretName" -}}
 {{- .Values.api.tls.secretName | default (include "stagehand.resourceName" (dict "suffix" (include "stagehand.apiTLSSecretSuffix" .) "context" .)) }}
