@@ -186,7 +186,7 @@ func (d *dev) printTry(example string) {
 		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s\n\n", d.readerToken, url)
 		fmt.Fprintf(w, "The token is ServiceAccount %s/%s's, which may only read stagehand's kinds (it is also in %s),\n",
 			readerNamespace, readerServiceAccount, relative(filepath.Join(d.dir, "token")))
-		fmt.Fprintf(w, "minted for the API's audience (kubectl create token %s --audience=%s): the API server refuses it,\n", readerServiceAccount, tokenAudience)
+		fmt.Fprintf(w, "minted for the API's audience (kubectl create token %s --audience=%s): kube-apiserver refuses it,\n", readerServiceAccount, tokenAudience)
 		fmt.Fprintln(w, "and the API refuses tokens minted for kube-apiserver. It checks each token with a TokenReview and each read")
 		fmt.Fprintln(w, "with a SubjectAccessReview, as in a cluster.")
 	}
