@@ -325,4 +325,3 @@ func containsRef(refs []flowsv1alpha1.LocalObjectReference, name string) bool {
 	}
 	return false
 }
-

@@ -193,7 +193,7 @@ func WriteReport(w io.Writer, res *Result) {
 		}
 		imported++
 		objects += len(f.Objects)
-		fmt.Fprintf(w, "%s: %d objects (%s)\n", f.File, len(f.Objects), counts(f.KindCounts(), true))
+		fmt.Fprintf(w, "%s: %d %s (%s)\n", f.File, len(f.Objects), plural(len(f.Objects), "object", "objects"), counts(f.KindCounts(), true))
 		for _, class := range []struct {
 			class Class
 			title string
