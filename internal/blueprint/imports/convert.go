@@ -36,6 +36,10 @@ type converter struct {
 
 func (im *importer) convert(d *document) {
 	d.res.Notes, d.errs, d.objects, d.stubs = nil, nil, nil, nil
+	// Context entries are computed again, so that their notes are made
+	// again (the first conversion's are dropped).
+	d.contextValues = map[contextKey]computed{}
+	im.steps = 0
 	c := &converter{im: im, d: d, stubbed: map[string]bool{}}
 	c.document()
 	pks := 0
@@ -258,7 +262,7 @@ func (f *fields) get(key string) (any, bool) {
 		return nil, false
 	}
 	v := f.r.value(raw)
-	if u, ok := v.(unresolved); ok {
+	if u, ok := firstUnresolved(v); ok {
 		f.unresolved(key, u)
 		return nil, false
 	}

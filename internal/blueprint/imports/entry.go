@@ -263,13 +263,22 @@ func show(v any) string {
 		}
 		return v.TagName() + " [" + strings.Join(parts, ", ") + "]"
 	case *blueprint.Env:
-		return "!Env " + show(v.Name)
+		return lookupTag("!Env", v.Name, v.HasDefault, v.Default)
 	case *blueprint.File:
-		return "!File " + show(v.Path)
+		return lookupTag("!File", v.Path, v.HasDefault, v.Default)
 	case *blueprint.Context:
-		return "!Context " + show(v.Key)
+		return lookupTag("!Context", v.Key, v.HasDefault, v.Default)
 	case blueprint.Tag:
 		return v.TagName() + " ..."
 	}
 	return fmt.Sprint(v)
+}
+
+// lookupTag writes !Env, !File or !Context as the file does: the key, or
+// [key, default].
+func lookupTag(tag string, key any, hasDefault bool, def any) string {
+	if hasDefault {
+		return tag + " [" + show(key) + ", " + show(def) + "]"
+	}
+	return tag + " " + show(key)
 }

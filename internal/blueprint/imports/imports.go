@@ -112,7 +112,7 @@ func Import(files []File, opts Options) (*Result, error) {
 	for _, f := range files {
 		fr := &FileResult{File: f.Name}
 		res.Files = append(res.Files, fr)
-		d := &document{file: f.Name, res: fr}
+		d := &document{file: f.Name, res: fr, contextValues: map[contextKey]computed{}, resolving: map[string]bool{}}
 		bp, err := blueprint.Decode(f.Name, f.Data)
 		if err == nil {
 			err = bp.Validate()
@@ -140,6 +140,8 @@ type importer struct {
 	byPK map[string]*entry
 
 	names *namer
+	// steps counts the values computed (resolver.resolve).
+	steps int
 }
 
 // document is one decoded file.
@@ -153,6 +155,10 @@ type document struct {
 	// stubs are the sources and device types the file refers to without
 	// declaring them.
 	stubs []Object
+	// contextValues are the document's context entries, computed;
+	// resolving those being computed.
+	contextValues map[contextKey]computed
+	resolving     map[string]bool
 }
 
 func (d *document) note(pos blueprint.Pos, c Category, format string, args ...any) {
@@ -178,6 +184,7 @@ func (im *importer) run() {
 		}
 	}
 	for _, en := range im.entries {
+		im.steps = 0
 		im.classify(en)
 	}
 	for _, en := range im.entries {

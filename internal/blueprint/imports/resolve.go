@@ -43,6 +43,18 @@ type unresolved struct {
 	why string
 }
 
+// contextKey names a computed context entry.
+type contextKey struct {
+	key    string
+	noFind bool
+}
+
+// computed is a context entry's value, and how many values it holds.
+type computed struct {
+	value any
+	size  int
+}
+
 // resolver computes values within one document.
 type resolver struct {
 	im  *importer
@@ -61,9 +73,19 @@ const maxDepth = 64
 
 func (r *resolver) value(v any) any { return r.resolve(v, 0) }
 
+// maxSteps bounds the values one import computes, so that a document
+// whose values grow exponentially (a context entry that is a list of two
+// !Context of another, that one of two of a third, ...) is refused
+// rather than computed.
+const maxSteps = 1 << 22
+
 func (r *resolver) resolve(v any, depth int) any {
 	if depth > maxDepth {
-		return unresolved{why: "values nest too deep (a !Context that names itself?)"}
+		return unresolved{why: "values nest too deep"}
+	}
+	r.im.steps++
+	if r.im.steps > maxSteps {
+		return unresolved{why: "the documents' values expand to too many values"}
 	}
 	switch v := v.(type) {
 	case nil, bool, int64, float64, string:
@@ -96,9 +118,9 @@ func (r *resolver) resolve(v any, depth int) any {
 	case *blueprint.Context:
 		return r.context(v, depth)
 	case *blueprint.Env:
-		return unresolved{tag: v, why: fmt.Sprintf("!Env %s reads an environment variable of authentik's worker", show(v.Name))}
+		return unresolved{tag: v, why: show(v) + " reads an environment variable of authentik's worker"}
 	case *blueprint.File:
-		return unresolved{tag: v, why: fmt.Sprintf("!File %s reads a file on authentik's worker", show(v.Path))}
+		return unresolved{tag: v, why: show(v) + " reads a file on authentik's worker"}
 	case *blueprint.Format:
 		return r.format(v, depth)
 	case *blueprint.If:
@@ -135,7 +157,11 @@ func (r *resolver) find(f *blueprint.Find, depth int) any {
 	if f.Object {
 		return unresolved{tag: f, why: "!FindObject copies an object of authentik's database"}
 	}
-	m, ok := r.resolve(f.Model, depth+1).(string)
+	mv := r.resolve(f.Model, depth+1)
+	if u, ok := mv.(unresolved); ok {
+		return u
+	}
+	m, ok := mv.(string)
 	if !ok {
 		return unresolved{tag: f, why: "!Find's model is not a string the files decide"}
 	}
@@ -218,12 +244,36 @@ func (im *importer) matches(en *entry, conds []cond) bool {
 // default. authentik merges the context its BlueprintInstance gives over
 // the document's, which an import cannot know.
 func (r *resolver) context(c *blueprint.Context, depth int) any {
-	key, ok := r.resolve(c.Key, depth+1).(string)
+	kv := r.resolve(c.Key, depth+1)
+	if u, ok := kv.(unresolved); ok {
+		return u
+	}
+	key, ok := kv.(string)
 	if !ok {
 		return unresolved{tag: c, why: "!Context's key is not a string the files decide"}
 	}
 	if v, ok := r.doc.bp.Context.Get(key); ok {
-		return r.resolve(v, depth+1)
+		// Each context entry is computed once (per kind of resolver), and
+		// one that refers to itself, directly or not, is not computed.
+		// A computed entry counts for its size each time it is used, so
+		// that maxSteps also bounds the values that share it.
+		mk := contextKey{key: key, noFind: r.noFind}
+		if done, ok := r.doc.contextValues[mk]; ok {
+			r.im.steps += done.size
+			if r.im.steps > maxSteps {
+				return unresolved{tag: c, why: "the documents' values expand to too many values"}
+			}
+			return done.value
+		}
+		if r.doc.resolving[key] {
+			return unresolved{tag: c, why: fmt.Sprintf("!Context %s refers to itself", key)}
+		}
+		r.doc.resolving[key] = true
+		before := r.im.steps
+		out := r.resolve(v, depth+1)
+		delete(r.doc.resolving, key)
+		r.doc.contextValues[mk] = computed{value: out, size: r.im.steps - before}
+		return out
 	}
 	if c.HasDefault {
 		return r.resolve(c.Default, depth+1)
@@ -356,6 +406,19 @@ func known(v any) bool {
 		}
 	})
 	return ok
+}
+
+// firstUnresolved is the first value in v the files do not decide, if
+// any (an outside object is decided: it is a reference).
+func firstUnresolved(v any) (unresolved, bool) {
+	var out unresolved
+	found := false
+	walk(v, func(x any) {
+		if u, ok := x.(unresolved); ok && !found {
+			out, found = u, true
+		}
+	})
+	return out, found
 }
 
 // hasUnresolved reports whether a value holds anything the files do not
