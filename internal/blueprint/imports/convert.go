@@ -615,8 +615,12 @@ func (c *converter) privateKey(f *fields, stageName string) flowsv1alpha1.Secret
 	f.used["private_key"] = true
 	ref := flowsv1alpha1.SecretKeyReference{Name: stageName, Key: privateKeyKey}
 	create := func(from string) {
-		c.note(f.en.e.Pos, CategorySecret, "%s: the private key %s is not written to the output: create Secret %s with key %s holding it (kubectl create secret generic %s --from-literal=%s=...) in the objects' namespace",
-			f.what, from, ref.Name, ref.Key, ref.Name, ref.Key)
+		ns := " in the objects' namespace"
+		if c.im.opts.Namespace != "" {
+			ns = " -n " + c.im.opts.Namespace
+		}
+		c.note(f.en.e.Pos, CategorySecret, "%s: the private key %s is not written to the output: create Secret %s with key %s holding it (kubectl create secret generic %s --from-literal=%s=...%s)",
+			f.what, from, ref.Name, ref.Key, ref.Name, ref.Key, ns)
 	}
 	raw, ok := f.m.Get("private_key")
 	if !ok {

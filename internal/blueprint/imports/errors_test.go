@@ -55,6 +55,8 @@ func TestErrors(t *testing.T) {
 			[]string{`bad.yaml:3:3: authentik_stages_identification.identificationstage "id": pretend_user_exists: want true or false, not no`}},
 		{"a password stage that is a flow", "version: 1\nentries:\n- model: authentik_flows.flow\n  id: flow\n  identifiers: {slug: x}\n  attrs: {title: X, designation: authentication}\n- model: authentik_stages_identification.identificationstage\n  identifiers: {name: id}\n  attrs: {user_fields: [email], password_stage: !KeyOf flow}\n",
 			[]string{`bad.yaml:7:3: authentik_stages_identification.identificationstage "id": password_stage: names authentik_flows.flow "x", which is not a PasswordStage`}},
+		{"one flow, declared twice differently", goodFile + "- model: authentik_flows.flow\n  identifiers: {slug: good}\n  attrs: {name: Other, title: Good, designation: authentication}\n",
+			[]string{`bad.yaml:12:3: authentik_flows.flow "good" (Flow good) is also declared by bad.yaml:3:3, differently`}},
 		{"an order out of range", "version: 1\nentries:\n- model: authentik_flows.flowstagebinding\n  identifiers: {target: !Find [authentik_flows.flow, [slug, x]], stage: !Find [authentik_stages_dummy.dummystage, [name, d]], order: 4294967296}\n",
 			[]string{`bad.yaml:3:3: authentik_flows.flowstagebinding {target: !Find [authentik_flows.flow, [slug, x]], stage: !Find [authentik_stages_dummy.dummystage, [name, d]], order: 4294967296}: order: 4294967296 is out of range (a 32-bit integer)`}},
 	} {

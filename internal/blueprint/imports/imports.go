@@ -223,10 +223,15 @@ func (im *importer) merge() {
 		}
 		var conflicts []error
 		var keep []Object
+		mine := map[string]first{}
 		for _, o := range d.objects {
 			key := objectKey(o.Object)
 			spec := specOf(o.Object)
-			if f, ok := accepted[key]; ok {
+			f, ok := accepted[key]
+			if !ok {
+				f, ok = mine[key]
+			}
+			if ok {
 				if f.spec == spec {
 					d.note(o.Pos, CategoryMerged, "%s %s is also declared by %s:%s, identically: given once", kindOf(o.Object), o.GetName(), f.file, f.pos)
 					continue
@@ -236,14 +241,15 @@ func (im *importer) merge() {
 				continue
 			}
 			keep = append(keep, o)
+			mine[key] = first{file: d.file, pos: o.Pos, spec: spec}
 		}
 		if len(conflicts) > 0 {
 			d.res.Err = errors.Join(conflicts...)
 			continue
 		}
-		for _, o := range keep {
-			accepted[objectKey(o.Object)] = first{file: d.file, pos: o.Pos, spec: specOf(o.Object)}
-			declared[objectKey(o.Object)] = true
+		for key, f := range mine {
+			accepted[key] = f
+			declared[key] = true
 		}
 		d.res.Objects = keep
 	}
