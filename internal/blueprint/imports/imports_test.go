@@ -227,3 +227,42 @@ func TestExporterFormat(t *testing.T) {
 		t.Errorf("policy binding notes %v", pbs)
 	}
 }
+
+// docs/import.md's example is what the command prints: its report, and
+// the objects it shows.
+func TestDocsExample(t *testing.T) {
+	docs, err := os.ReadFile("../../../docs/import.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, example, ok := strings.Cut(string(docs), "## An example")
+	if !ok {
+		t.Fatal(`docs/import.md has no "## An example" section`)
+	}
+	_, console, ok1 := strings.Cut(example, "```console\n")
+	console, rest, ok2 := strings.Cut(console, "```")
+	_, manifests, ok3 := strings.Cut(rest, "```yaml\n")
+	manifests, _, ok4 := strings.Cut(manifests, "...\n```")
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		t.Fatal("docs/import.md's example lacks its console or yaml block")
+	}
+	command, report, _ := strings.Cut(console, "\n")
+	if command != "$ kubectl stagehand import -n auth flows-login-conditional-captcha.yaml > login.yaml" {
+		t.Errorf("the example runs %q", command)
+	}
+	res := mustImport(t, authentikFiles(t, "flows-login-conditional-captcha.yaml"), Options{Namespace: "auth"})
+	var got bytes.Buffer
+	WriteReport(&got, res)
+	if diff := cmp.Diff(report, got.String()); diff != "" {
+		t.Errorf("docs/import.md's report (-docs +import):\n%s", diff)
+	}
+	out, err := Manifests(res.Objects())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(manifests, "---\n") {
+		if !strings.Contains(string(out), doc) {
+			t.Errorf("docs/import.md shows an object that is not in the output:\n%s\noutput:\n%s", doc, out)
+		}
+	}
+}
