@@ -53,7 +53,7 @@ func (im *importer) convert(d *document) {
 		c.entry(en)
 	}
 	if pks > 0 {
-		d.note(blueprint.Pos{}, CategoryPK, "%d entries are identified by pk (an export of authentik's): pks are not carried; stagehand's documents find objects by slug and name, so applying them updates these objects wherever their slug and name match", pks)
+		d.note(blueprint.Pos{}, CategoryPK, "%d %s identified by pk (an export of authentik's): pks are not carried; stagehand's documents find objects by slug and name, so applying them updates these objects wherever their slug and name match", pks, plural(pks, "entry is", "entries are"))
 	}
 }
 

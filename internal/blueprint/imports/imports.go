@@ -150,7 +150,7 @@ type document struct {
 	bp   *blueprint.Blueprint
 	res  *FileResult
 	errs []error
-	// objects made from the file, by kind and name, in order.
+	// objects made from the file, in the order of its entries.
 	objects []Object
 	// stubs are the sources and device types the file refers to without
 	// declaring them.

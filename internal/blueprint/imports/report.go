@@ -193,7 +193,11 @@ func WriteReport(w io.Writer, res *Result) {
 		}
 		imported++
 		objects += len(f.Objects)
-		fmt.Fprintf(w, "%s: %d %s (%s)\n", f.File, len(f.Objects), plural(len(f.Objects), "object", "objects"), counts(f.KindCounts(), true))
+		if len(f.Objects) == 0 {
+			fmt.Fprintf(w, "%s: no objects\n", f.File)
+		} else {
+			fmt.Fprintf(w, "%s: %d %s (%s)\n", f.File, len(f.Objects), plural(len(f.Objects), "object", "objects"), counts(f.KindCounts(), true))
+		}
 		for _, class := range []struct {
 			class Class
 			title string

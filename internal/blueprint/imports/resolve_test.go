@@ -243,7 +243,7 @@ entries:
 	mustHaveNote(t, res, CategoryReference, "stage is not carried: a !Find of authentik_stages_prompt.promptstage by name__startswith x")
 	mustHaveNote(t, res, CategoryReference, "order: 50} is not carried: its stage cannot be named")
 	mustHaveNote(t, res, CategorySource, `sources[1] is authentik's source "corp": given as Source corp`)
-	mustHaveNote(t, res, CategoryPK, "1 entries are identified by pk")
+	mustHaveNote(t, res, CategoryPK, "1 entry is identified by pk")
 }
 
 // What authentik would not apply, and what stagehand has no kind for, is
