@@ -147,8 +147,7 @@ func (im *importer) classify(en *entry) {
 		en.role = roleMeta
 	}
 
-	switch e.State {
-	case blueprint.StateAbsent:
+	if e.State == blueprint.StateAbsent {
 		en.skip = "state absent"
 	}
 	if en.skip == "" && len(e.Conditions) > 0 {

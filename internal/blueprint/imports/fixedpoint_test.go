@@ -163,11 +163,7 @@ func TestFixedPoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			first := exportAll(t, tc.objs)
 			res := mustImport(t, first, Options{Namespace: "default"})
-			var imported []client.Object
-			for _, o := range decodeManifests(t, mustManifests(t, res)) {
-				imported = append(imported, o)
-			}
-			second := exportAll(t, imported)
+			second := exportAll(t, decodeManifests(t, mustManifests(t, res)))
 			if len(second) != len(first) {
 				t.Fatalf("%d documents, then %d", len(first), len(second))
 			}
