@@ -144,8 +144,9 @@ $(KUBEBUILDER_ASSETS)/etcd: hack/controlplane/go.mod hack/controlplane/go.sum ha
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager binary into bin/manager.
+build: ## Build the manager into bin/manager, and stagehand's command line tool (a kubectl plugin: kubectl stagehand import) into bin/kubectl-stagehand.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/manager ./cmd
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/kubectl-stagehand ./cmd/kubectl-stagehand
 
 .PHONY: run
 run: ## Run the manager against the cluster of the current kubeconfig.

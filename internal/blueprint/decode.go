@@ -51,7 +51,7 @@ const maxValues = 1 << 20
 // Decode checks the document's form, not its meaning: a !KeyOf to a missing
 // id is for Validate (or the caller) to find.
 func Decode(name string, data []byte) (*Blueprint, error) {
-	d := &decoder{file: name}
+	d := &decoder{file: name, lines: lineCount(data)}
 	yd := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := yd.Decode(&doc); err != nil {
@@ -74,7 +74,35 @@ func Decode(name string, data []byte) (*Blueprint, error) {
 
 type decoder struct {
 	file   string
+	lines  int
 	values int
+}
+
+// lineCount is how many lines data has.
+func lineCount(data []byte) int {
+	n := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+// parserProblems are the problems yaml.v3's parser (as opposed to its
+// scanner) reports. For them it gives the line, counted from 0, where the
+// construct it was parsing began (a flow sequence's "["), or where the
+// problem is; its scanner counts from 1.
+var parserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) *Error {
@@ -90,6 +118,11 @@ func (d *decoder) syntaxError(err error) error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if slices.Contains(parserProblems, m[2]) {
+			// Counted from 1, and within the file: a problem at its end
+			// is on its last line.
+			line = min(line+1, max(d.lines, 1))
+		}
 		return &Error{File: d.file, Pos: Pos{Line: line, Column: 1}, Msg: "invalid YAML: " + m[2]}
 	}
 	return &Error{File: d.file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}

@@ -190,6 +190,9 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"empty", "", "f.yaml: the file is empty"},
 		{"syntax", "version: 1\nentries:\n- model: m\n  attrs: [\n", "f.yaml:4:1: invalid YAML: did not find expected node content"},
+		{"unclosed flow sequence", "version: 1\nentries:\n- model: m\n  attrs: {x: [1, 2}\n", "f.yaml:4:1: invalid YAML: did not find expected ',' or ']'"},
+		{"unclosed flow mapping", "version: 1\nentries:\n- model: m\n  attrs: {x: 1\n  id: y\n", "f.yaml:4:1: invalid YAML: did not find expected ',' or '}'"},
+		{"block sequence in a mapping", "version: 1\nentries:\n- model: m\n  attrs:\n    x: 1\n   - y\n", "f.yaml:3:1: invalid YAML: did not find expected key"},
 		{"tabs", "version: 1\n\tentries: []\n", "f.yaml:2:1: invalid YAML"},
 		{"not a mapping", "- a\n", "f.yaml:1:1: the blueprint must be a mapping"},
 		{"two documents", "version: 1\n---\nversion: 1\n", "f.yaml:2:1: a blueprint file holds one YAML document"},

@@ -291,7 +291,7 @@ func (r *renderer) render(bindings []flowsv1alpha1.FlowStageBinding) (*Result, e
 			Model:       mustModel(string(s.kind)),
 			ID:          s.id,
 			State:       blueprint.StatePresent,
-			Identifiers: blueprint.Map{{Key: "name", Value: s.obj.GetName()}},
+			Identifiers: blueprint.Map{{Key: "name", Value: stageName(s.obj)}},
 			Attrs:       attrs,
 		})
 	}
@@ -387,7 +387,7 @@ func (r *renderer) visit(kind flowsv1alpha1.StageKind, name, by string) error {
 	}
 	r.path = r.path[:len(r.path)-1]
 	s.done = true
-	s.id = r.claim(name)
+	s.id = r.claim(stageName(obj))
 	r.stages = append(r.stages, s)
 	return nil
 }
@@ -397,16 +397,17 @@ func (r *renderer) visit(kind flowsv1alpha1.StageKind, name, by string) error {
 // stages that live only in authentik which the document finds by model and
 // name: a stage of the document with that name would be another one.
 func (r *renderer) uniqueStageNames(plan []flowsv1alpha1.FlowStageBinding) error {
-	byName := map[string]string{}
+	byName := map[string]*stage{}
 	for _, s := range r.stages {
-		if other, dup := byName[s.obj.GetName()]; dup {
-			return fmt.Errorf("%s %q and %s %q have the same name, and authentik's stage names are unique across all kinds: rename one", other, s.obj.GetName(), s.kind, s.obj.GetName())
+		name := stageName(s.obj)
+		if other, dup := byName[name]; dup {
+			return fmt.Errorf("%s have the same name, and authentik's stage names are unique across all kinds: both are %q in authentik; rename one (spec.name)", bothStages(other, s), name)
 		}
-		byName[s.obj.GetName()] = string(s.kind)
+		byName[name] = s
 	}
 	external := func(model, name, by string) error {
-		if kind, ok := byName[name]; ok {
-			return fmt.Errorf("%s names authentik's %s %q, but %s %q has that name in the document, and authentik's stage names are unique across all kinds", by, model, name, kind, name)
+		if s, ok := byName[name]; ok {
+			return fmt.Errorf("%s names authentik's %s %q, but %s %q has that name in the document, and authentik's stage names are unique across all kinds", by, model, name, s.kind, s.obj.GetName())
 		}
 		return nil
 	}
@@ -427,6 +428,20 @@ func (r *renderer) uniqueStageNames(plan []flowsv1alpha1.FlowStageBinding) error
 		}
 	}
 	return nil
+}
+
+// stageName is a stage's name in authentik, which identifies it there:
+// spec.name, else metadata.name (flowsv1alpha1.Stage).
+func stageName(obj client.Object) string {
+	if s, ok := obj.(flowsv1alpha1.Stage); ok {
+		return s.StageName()
+	}
+	return obj.GetName()
+}
+
+// bothStages names two stage objects for a person.
+func bothStages(a, b *stage) string {
+	return fmt.Sprintf("%s %q and %s %q", a.kind, a.obj.GetName(), b.kind, b.obj.GetName())
 }
 
 // claim takes an entry id: want, or want-2, want-3, ... when taken.

@@ -583,3 +583,69 @@ func TestDocsExample(t *testing.T) {
 		t.Errorf("docs/blueprints.md's example (-docs +rendered):\n%s", diff)
 	}
 }
+
+// A stage is named in the document by its authentik name (spec.name, else
+// metadata.name), wherever the document names it: its identifiers, its
+// entry id and the !KeyOf that point at it. So a stage imported from
+// authentik under a name that is no object name ("Change your password")
+// keeps that name in authentik.
+func TestStageName(t *testing.T) {
+	f := login()
+	for _, o := range f.objects {
+		if s, ok := o.(*flowsv1alpha1.PasswordStage); ok && s.Name == "login-pw" {
+			s.Spec.Name = "Team A: password"
+		}
+	}
+	res := mustRender(t, f, Options{})
+	doc := res.Blueprint
+	pw := attrsOf(t, doc, mustModel(string(flowsv1alpha1.StageKindPassword)), "Team A: password")
+	if len(pw) == 0 {
+		t.Fatal("no attrs")
+	}
+	var ids []string
+	for _, e := range doc.Entries {
+		if e.Model == mustModel(string(flowsv1alpha1.StageKindPassword)) {
+			ids = append(ids, e.ID)
+		}
+		if name, _ := e.Identifiers.Get("name"); name == "login-pw" {
+			t.Errorf("%s entry %q is named by its object name", e.Model, e.ID)
+		}
+	}
+	if !slices.Equal(ids, []string{"Team A: password"}) {
+		t.Errorf("password stage entry ids %q; want the stage's authentik name", ids)
+	}
+	id := attrsOf(t, doc, mustModel(string(flowsv1alpha1.StageKindIdentification)), "login-id")
+	if v, _ := id.Get("password_stage"); !blueprint.Equal(v, &blueprint.KeyOf{ID: "Team A: password"}) {
+		t.Errorf("password_stage %s", mustCanon(v))
+	}
+	if err := doc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// Written and read back, the name survives the YAML (": " in it).
+	back, err := blueprint.Decode("stage-name.yaml", encode(t, res))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	validateSchema(t, doc)
+
+	// Two stage objects with one authentik name are refused, whatever
+	// their object names; so is an authentik stage of that name.
+	f = login()
+	f.objects = append(f.objects, &flowsv1alpha1.CaptchaStage{ObjectMeta: meta("other"), Spec: flowsv1alpha1.CaptchaStageSpec{Name: "login-pw", PublicKey: "k"}})
+	f.bindings = append(f.bindings, binding("login-50", "login", flowsv1alpha1.StageKindCaptcha, "other", 50))
+	if _, err := f.render(Options{}); err == nil || !strings.Contains(err.Error(), `PasswordStage "login-pw" and CaptchaStage "other" have the same name, and authentik's stage names are unique across all kinds: both are "login-pw" in authentik`) {
+		t.Errorf("two stages named login-pw in authentik: %v", err)
+	}
+	f = login()
+	for _, o := range f.objects {
+		if s, ok := o.(*flowsv1alpha1.PasswordStage); ok && s.Name == "login-pw" {
+			s.Spec.Name = "login-write"
+		}
+	}
+	if _, err := f.render(Options{}); err == nil || !strings.Contains(err.Error(), `names authentik's authentik_stages_user_write.userwritestage "login-write", but PasswordStage "login-pw" has that name in the document`) {
+		t.Errorf("a stage named like an authentik stage the flow binds: %v", err)
+	}
+}
