@@ -251,7 +251,7 @@ func (d *dev) reader(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return tok, os.WriteFile(filepath.Join(d.dir, "token"), []byte(tok+"\n"), 0o600)
+	return tok, os.WriteFile(d.tokenFile(), []byte(tok+"\n"), 0o600)
 }
 
 // waitForSamples waits until every stagehand object of the samples is Ready
@@ -331,3 +331,6 @@ func ready(u *unstructured.Unstructured) (bool, string) {
 	}
 	return false, "no Ready condition yet"
 }
+
+// tokenFile is where the reader's token is written.
+func (d *dev) tokenFile() string { return filepath.Join(d.dir, "token") }

@@ -173,19 +173,20 @@ func (d *dev) down() {
 
 func (d *dev) managerLog() string { return filepath.Join(d.dir, "manager.log") }
 
-// printTry prints what to try, with a real token unless auth is off.
+// printTry prints what to try, as lines that work pasted into another
+// terminal anywhere: absolute paths, the token read from its file.
 func (d *dev) printTry(example string) {
 	w := d.out
-	fmt.Fprintln(w, "\nTry:")
-	fmt.Fprintf(w, "\n  kubectl --kubeconfig %s get stages -A\n", relative(d.kubeconfig))
+	fmt.Fprintln(w, "\nTry, in another terminal:")
+	fmt.Fprintf(w, "\n  export KUBECONFIG=%s\n", absolute(d.kubeconfig))
+	fmt.Fprintln(w, "  kubectl get stagehand -A")
 	url := "http://" + d.apiAddr + example
 	if d.apiAuth == "none" {
 		fmt.Fprintf(w, "  curl %s\n\n", url)
 		fmt.Fprintln(w, "Authentication is OFF (DEV_API_AUTH=none): the API answers anyone, with no token.")
 	} else {
-		fmt.Fprintf(w, "  curl -H 'Authorization: Bearer %s' %s\n\n", d.readerToken, url)
-		fmt.Fprintf(w, "The token is ServiceAccount %s/%s's, which may only read stagehand's kinds (it is also in %s),\n",
-			readerNamespace, readerServiceAccount, relative(filepath.Join(d.dir, "token")))
+		fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $(cat %s)\" %s\n\n", absolute(d.tokenFile()), url)
+		fmt.Fprintf(w, "The token is ServiceAccount %s/%s's, which may only read stagehand's kinds,\n", readerNamespace, readerServiceAccount)
 		fmt.Fprintf(w, "minted for the API's audience (kubectl create token %s --audience=%s): kube-apiserver refuses it,\n", readerServiceAccount, tokenAudience)
 		fmt.Fprintln(w, "and the API refuses tokens minted for kube-apiserver. It checks each token with a TokenReview and each read")
 		fmt.Fprintln(w, "with a SubjectAccessReview, as in a cluster.")

@@ -116,7 +116,8 @@ func TestDev(t *testing.T) {
 	out := strings.Join(printed, "\n")
 	t.Logf("make dev printed:\n%s", out)
 	for _, want := range []string{
-		"kubectl --kubeconfig " + filepath.Join(dir, "kubeconfig") + " get stages -A",
+		"export KUBECONFIG=" + filepath.Join(dir, "kubeconfig"),
+		"kubectl get stagehand -A",
 		"API served on http://" + addr,
 		"stagehand objects, all Ready",
 	} {
@@ -125,12 +126,18 @@ func TestDev(t *testing.T) {
 		}
 	}
 
-	// The printed curl line works as printed: a real token, a real stage.
-	m := regexp.MustCompile(`^curl -H 'Authorization: Bearer ([^']+)' (http://\S+/api/v3/stages/identification/([-0-9a-f]{36})/)$`).FindStringSubmatch(curl)
+	// The printed curl line works as printed: a real token, read from the
+	// file it names, and a real stage.
+	m := regexp.MustCompile(`^curl -H "Authorization: Bearer \$\(cat (/\S+)\)" (http://\S+/api/v3/stages/identification/([-0-9a-f]{36})/)$`).FindStringSubmatch(curl)
 	if m == nil {
 		t.Fatalf("the curl line is not a retrieve with a bearer token: %s", curl)
 	}
-	token, url, uid := m[1], m[2], m[3]
+	tokenFile, url, uid := m[1], m[2], m[3]
+	b, err := os.ReadFile(tokenFile)
+	if err != nil || tokenFile != filepath.Join(dir, "token") {
+		t.Fatalf("the curl line reads its token from %s (want %s): %v", tokenFile, filepath.Join(dir, "token"), err)
+	}
+	token := strings.TrimSpace(string(b))
 	status, body := get(t, url, token)
 	if status != http.StatusOK {
 		t.Fatalf("GET %s as the reader: %d %s", url, status, body)
@@ -149,9 +156,6 @@ func TestDev(t *testing.T) {
 	}
 	if status, body := get(t, url, ""); status != http.StatusForbidden || !strings.Contains(body, "Authentication credentials were not provided.") {
 		t.Errorf("GET %s without a token: %d %s, want authentik's 403", url, status, body)
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "token")); err != nil || strings.TrimSpace(string(b)) != token {
-		t.Errorf("the token is not in %s: %v", filepath.Join(dir, "token"), err)
 	}
 
 	// The samples are as if applied with `kubectl apply -k config/samples`,

@@ -29,6 +29,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 type options struct {
@@ -55,6 +58,10 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "How long to wait for the API to answer before giving up.")
 	flag.StringVar(&o.started, "started", "", "When `make dev` began, in Unix nanoseconds (date +%s%N), to report the time to a served API builds included.")
 	flag.Parse()
+	// envtest's CRD installer logs through controller-runtime; what matters
+	// of it reaches the user as errors, so its chatter is dropped (and
+	// controller-runtime does not print a stack trace for want of a logger).
+	ctrllog.SetLogger(logr.Discard())
 	os.Exit(run(o))
 }
 
@@ -134,6 +141,14 @@ func since(t time.Time) string {
 }
 
 // relative shows path relative to the working directory when it is inside it.
+// absolute returns path made absolute, for lines a person pastes elsewhere.
+func absolute(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
 func relative(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
