@@ -63,6 +63,52 @@ type generator struct {
 	// config/components/api-tls: the manager serving a certificate of the
 	// user's (api.tls.secretName, api.tls.certManager).
 	withFiles *unstructured.Unstructured
+	// optional are the objects (by key) an optionalComponent adds to
+	// config/default, with the condition that renders them.
+	optional map[string]string
+}
+
+// optionalComponents are the components of config/components that only add
+// objects to config/default, each rendered by the chart when a value is
+// set: the value offers what an overlay with the component does.
+var optionalComponents = []struct{ dir, value string }{
+	// A BlueprintExport with secrets: Inline writes Secrets.
+	{"blueprint-secrets", "$.Values.blueprints.inlineSecrets"},
+}
+
+// optionalComponents renders config/default with each optional component,
+// and returns config/default's objects with those the components add,
+// which it records in g.optional. A component that changes an object of
+// config/default rather than adding one is refused: the chart templates
+// additions only.
+func (g *generator) optionalComponents(root string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	base := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		base[objectKey(o)] = o
+	}
+	g.optional = map[string]string{}
+	out := slices.Clone(objs)
+	for _, c := range optionalComponents {
+		dir := filepath.Join(root, "config", "components", c.dir)
+		with, err := manifests.Objects(filepath.Join(root, "config", "default"), "", dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range with {
+			k := objectKey(o)
+			switch old, ok := base[k]; {
+			case !ok:
+				if _, dup := g.optional[k]; dup {
+					return nil, fmt.Errorf("two optional components add %s", k)
+				}
+				g.optional[k] = c.value
+				out = append(out, o)
+			case !reflect.DeepEqual(old.Object, o.Object):
+				return nil, fmt.Errorf("config/components/%s changes %s, which the chart does not template: an optional component may only add objects", c.dir, k)
+			}
+		}
+	}
+	return out, nil
 }
 
 // defaults is what config/default says, that values.yaml offers to change.
@@ -106,6 +152,9 @@ func Chart(root, version string) (map[string][]byte, error) {
 	g.d.Version, g.d.AppVersion = version, "v"+version
 	g.d.ImageRepository, _ = splitImage(manifests.Image)
 	if err := g.apiTLS(objs, withFiles); err != nil {
+		return nil, err
+	}
+	if objs, err = g.optionalComponents(root, objs); err != nil {
 		return nil, err
 	}
 
@@ -355,6 +404,9 @@ func (g *generator) object(o *unstructured.Unstructured) (string, error) {
 	}
 	if g.selfSigned[objectKey(o)] {
 		cond = modeIs(tlsSelfSigned)
+	}
+	if c, ok := g.optional[objectKey(o)]; ok {
+		cond = c
 	}
 	if err := g.labels(obj); err != nil {
 		return "", err

@@ -91,6 +91,22 @@ func TestAPITLSModes(t *testing.T) {
 	}
 }
 
+// blueprints.inlineSecrets renders what config/components/blueprint-secrets
+// adds to config/default, the manager's permission to write Secrets (a
+// BlueprintExport with secrets: Inline), and nothing else; off, the chart
+// is config/default, with no such permission.
+func TestBlueprintsInlineSecrets(t *testing.T) {
+	r := mustTemplate(t, release, namespace, "blueprints: {inlineSecrets: true}")
+	compareWithConfig(t, r.objs, configDefault(t, "config/components/blueprint-secrets"))
+	if find(r.objs, "ClusterRole", "stagehand-blueprint-secrets-role") == nil {
+		t.Error("blueprints.inlineSecrets=true renders no ClusterRole stagehand-blueprint-secrets-role")
+	}
+	r = mustTemplate(t, release, namespace, "blueprints: {inlineSecrets: false}")
+	if find(r.objs, "ClusterRole", "stagehand-blueprint-secrets-role") != nil {
+		t.Error("blueprints.inlineSecrets=false renders the ClusterRole stagehand-blueprint-secrets-role")
+	}
+}
+
 // isTLSFlag tells whether a manager flag is about the API's TLS.
 func isTLSFlag(a string) bool {
 	return strings.HasPrefix(a, "--api-tls=") || strings.HasPrefix(a, "--api-tls-")
