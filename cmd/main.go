@@ -53,6 +53,8 @@ func main() {
 	flag.DurationVar(&o.apiAuthCacheTTL, "api-auth-cache-ttl", httpapi.DefaultAuthCacheTTL, "How long the API remembers who a bearer token belongs to and that a read is allowed (TokenReview and SubjectAccessReview results).")
 	flag.DurationVar(&o.apiAuthNegTTL, "api-auth-negative-cache-ttl", 0, "How long the API remembers a bad token or a denied read. 0 means --api-auth-cache-ttl, at most 2s.")
 	flag.DurationVar(&o.apiRequestTimeout, "api-request-timeout", httpapi.DefaultRequestTimeout, "Longest the API spends on one request.")
+	flag.Float64Var(&o.apiTokenReviewQPS, "api-token-review-qps", httpapi.DefaultTokenReviewQPS, "TokenReviews per second the API sends, on average, for bearer tokens not in its cache; a request over the limit is answered 503 with Retry-After. Negative: no limit.")
+	flag.IntVar(&o.apiTokenReviewBurst, "api-token-review-burst", httpapi.DefaultTokenReviewBurst, "TokenReviews the API may send in a burst, above --api-token-review-qps.")
 	flag.StringVar(&o.apiTLS, "api-tls", "", "How the API serves: self-signed (HTTPS with a certificate from the manager's own CA, kept in --api-tls-secret and published in --api-tls-ca-configmap; the default), files (HTTPS with --api-tls-cert-file and --api-tls-key-file; the default when they are set), or none (plain HTTP: callers' bearer tokens cross the network in clear text; for loopback or a mesh that encrypts).")
 	flag.StringVar(&o.apiTLSSecret, "api-tls-secret", "stagehand-api-certs", "With --api-tls=self-signed: the Secret, in --api-tls-namespace, where the elected leader keeps the CA and the serving certificate, and from which every replica serves. It must exist (the deployment creates it empty): the manager may not create Secrets.")
 	flag.StringVar(&o.apiTLSCAConfigMap, "api-tls-ca-configmap", "stagehand-api-ca", "With --api-tls=self-signed: the ConfigMap, in --api-tls-namespace, where the leader publishes the CA certificates clients trust (key ca.crt). It must exist (the deployment creates it empty).")
@@ -91,6 +93,8 @@ type runOptions struct {
 	apiAuthCacheTTL              time.Duration
 	apiAuthNegTTL                time.Duration
 	apiRequestTimeout            time.Duration
+	apiTokenReviewQPS            float64
+	apiTokenReviewBurst          int
 	apiTLS                       string
 	apiTLSSecret                 string
 	apiTLSCAConfigMap            string
@@ -190,6 +194,8 @@ func run(o runOptions) error {
 			AuthCacheTTL:              o.apiAuthCacheTTL,
 			AuthNegativeCacheTTL:      o.apiAuthNegTTL,
 			RequestTimeout:            o.apiRequestTimeout,
+			TokenReviewQPS:            o.apiTokenReviewQPS,
+			TokenReviewBurst:          o.apiTokenReviewBurst,
 			TLSCertFile:               o.apiTLSCertFile,
 			TLSKeyFile:                o.apiTLSKeyFile,
 			GetCertificate:            getCertificate,

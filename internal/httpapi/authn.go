@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -80,6 +81,12 @@ const (
 // is answered 503 and nothing is cached.
 var errReview = errors.New("reviewing the request with the API server")
 
+// errThrottled is a TokenReview not sent because the API sends no more than
+// Options.TokenReviewQPS of them: the request is answered 503 with a
+// Retry-After, nothing is cached, and nothing is logged (a flood of tokens
+// must not become a flood of log lines; the metrics count them).
+var errThrottled = fmt.Errorf("%w: too many tokens to review at once", errReview)
+
 // caller is an authenticated user, as the TokenReview described them.
 type caller struct {
 	user.DefaultInfo
@@ -111,8 +118,8 @@ type tokenAuthenticator struct {
 	acceptAPIServer bool
 }
 
-func newTokenAuthenticator(reviewer Reviewer, audiences []string, acceptAPIServer bool, ttl, negativeTTL, timeout time.Duration, m *metrics) *tokenAuthenticator {
-	review := &tokenReviewer{reviewer: reviewer, timeout: timeout, m: m}
+func newTokenAuthenticator(reviewer Reviewer, audiences []string, acceptAPIServer bool, ttl, negativeTTL, timeout time.Duration, limit flowcontrol.RateLimiter, m *metrics) *tokenAuthenticator {
+	review := &tokenReviewer{reviewer: reviewer, timeout: timeout, limit: limit, m: m}
 	return &tokenAuthenticator{
 		tokens:          tokencache.New(review, false, ttl, negativeTTL),
 		audiences:       slices.Clone(audiences),
@@ -150,10 +157,18 @@ func (a *tokenAuthenticator) authenticate(ctx context.Context, header string) (c
 // TokenReview, for the audiences of its context (none: the API server's
 // own). The cache in front of it calls it once per token, audiences and
 // TTL.
+//
+// Each review costs the API server a request in the manager's own share of
+// its priority and fairness, beside the Lease renewals that keep a leader
+// elected: so the reviews of tokens not in the cache (which anyone can send,
+// one new token per request) are limited, and those over the limit answered
+// 503 at once, while tokens in the cache are served as ever.
 type tokenReviewer struct {
 	reviewer Reviewer
 	timeout  time.Duration
-	m        *metrics
+	// limit bounds the reviews sent; nil for no limit.
+	limit flowcontrol.RateLimiter
+	m     *metrics
 }
 
 // AuthenticateToken implements authenticator.Token. The cache calls it with
@@ -167,6 +182,10 @@ func (t *tokenReviewer) AuthenticateToken(ctx context.Context, token string) (*a
 	review := "token"
 	if len(auds) == 0 {
 		review = "token_apiserver"
+	}
+	if t.limit != nil && !t.limit.TryAccept() {
+		t.m.review(review, "throttled")
+		return nil, false, errThrottled
 	}
 	tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: auds}}
 	if err := t.reviewer.Create(ctx, tr); err != nil {

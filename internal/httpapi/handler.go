@@ -73,6 +73,11 @@ func (rq *request) serverError(err error) response {
 }
 
 func (rq *request) reviewError(err error) response {
+	if errors.Is(err, errThrottled) {
+		r := detailResponse(503, msgUnavailable)
+		r.headers = map[string]string{"Retry-After": "1"}
+		return r
+	}
 	rq.fail(err)
 	return detailResponse(503, msgUnavailable)
 }

@@ -59,6 +59,9 @@ func (s *Server) write(w http.ResponseWriter, resp response) {
 	if resp.status == 405 {
 		h.Set("Allow", "GET, HEAD")
 	}
+	for k, v := range resp.headers {
+		h.Set(k, v)
+	}
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(body)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,11 +44,20 @@ func (m AuthMode) Validate() error {
 	return fmt.Errorf("--api-auth=%q: must be %q or %q", string(m), AuthKubernetes, AuthNone)
 }
 
+// errNoAuth is what the API logs at start, at error level, with
+// --api-auth=none.
+var errNoAuth = errors.New("--api-auth=none")
+
 // Defaults of the Options left zero.
 const (
 	DefaultAuthCacheTTL    = 10 * time.Second
 	DefaultRequestTimeout  = 10 * time.Second
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultTokenReviewQPS and DefaultTokenReviewBurst: far more new
+	// callers a second than an authentik deployment has, far fewer reviews
+	// than would crowd the manager's own requests out of the API server.
+	DefaultTokenReviewQPS   = 20
+	DefaultTokenReviewBurst = 50
 	// maxNegativeCacheTTL caps how long a refusal (a bad token, a denied
 	// read) is remembered by default: long enough to absorb a burst, short
 	// enough that a RoleBinding just created takes effect at once.
@@ -98,6 +108,13 @@ type Options struct {
 	// AuthNegativeCacheTTL is how long a bad token and a denied read are
 	// remembered. Default: AuthCacheTTL, at most 2s.
 	AuthNegativeCacheTTL time.Duration
+	// TokenReviewQPS bounds the TokenReviews sent for tokens not in the
+	// cache, per second on average, with bursts of TokenReviewBurst; a
+	// request over it is answered 503 with Retry-After. Defaults
+	// DefaultTokenReviewQPS and DefaultTokenReviewBurst; negative: no
+	// limit.
+	TokenReviewQPS   float64
+	TokenReviewBurst int
 	// RequestTimeout bounds each request, reviews included. Default 10s.
 	RequestTimeout time.Duration
 	// ShutdownTimeout bounds the wait for requests in flight when the
@@ -156,6 +173,12 @@ func New(opts Options) (*Server, error) {
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
 	}
+	if opts.TokenReviewQPS == 0 {
+		opts.TokenReviewQPS = DefaultTokenReviewQPS
+	}
+	if opts.TokenReviewBurst <= 0 {
+		opts.TokenReviewBurst = max(DefaultTokenReviewBurst, int(opts.TokenReviewQPS))
+	}
 	if len(opts.TokenAudiences) == 0 {
 		opts.TokenAudiences = []string{DefaultTokenAudience}
 	}
@@ -191,7 +214,11 @@ func New(opts Options) (*Server, error) {
 		if opts.Reviewer == nil {
 			return nil, errors.New("httpapi: --api-auth=kubernetes needs Options.Reviewer")
 		}
-		s.tokens = newTokenAuthenticator(opts.Reviewer, opts.TokenAudiences, opts.AcceptKubeAPIServerTokens, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
+		var limit flowcontrol.RateLimiter
+		if opts.TokenReviewQPS >= 0 {
+			limit = flowcontrol.NewTokenBucketRateLimiter(float32(opts.TokenReviewQPS), opts.TokenReviewBurst)
+		}
+		s.tokens = newTokenAuthenticator(opts.Reviewer, opts.TokenAudiences, opts.AcceptKubeAPIServerTokens, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, limit, m)
 		s.access = newAccessReviewer(opts.Reviewer, opts.AuthCacheTTL, opts.AuthNegativeCacheTTL, opts.RequestTimeout, m)
 	}
 	if opts.Cache == nil {
@@ -301,7 +328,9 @@ func (s *Server) Start(ctx context.Context) error {
 		scheme = "https"
 	}
 	if s.opts.Auth == AuthNone {
-		s.log.Info("WARNING: --api-auth=none: the API answers anyone, without authentication or authorisation. Use it for local development only.")
+		// At error level (logr has no warning level): a log pipeline that
+		// alerts on errors alerts on this.
+		s.log.Error(errNoAuth, "the API answers anyone, without authentication or authorisation: use --api-auth=none for local development only")
 	}
 	go s.WaitForCacheSync(ctx)
 

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/go-logr/logr/funcr"
 )
 
 // TestStartAndShutdown serves on a real port until the context ends, then
@@ -84,5 +87,53 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 	if err := AuthMode("").Validate(); err == nil || !strings.Contains(err.Error(), "--api-auth") {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+// TestNoAuthIsLoggedAsAnError: --api-auth=none is said at start at error
+// level, which a log pipeline alerting on errors catches; with
+// authentication on, nothing is logged at that level.
+func TestNoAuthIsLoggedAsAnError(t *testing.T) {
+	for _, mode := range []AuthMode{AuthNone, AuthKubernetes} {
+		var mu sync.Mutex
+		var errorLines []string
+		log := funcr.NewJSON(func(obj string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Contains(obj, `"error":`) {
+				errorLines = append(errorLines, obj)
+			}
+		}, funcr.Options{})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: mode, Reviewer: newFakeReviewer(), Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan error, 1)
+		go func() { stopped <- s.Start(ctx) }()
+		eventually(t, func() error {
+			resp, err := http.Get("http://" + ln.Addr().String() + "/")
+			if err != nil {
+				return err
+			}
+			return resp.Body.Close()
+		})
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := errorLines
+		mu.Unlock()
+		switch {
+		case mode == AuthNone && (len(got) != 1 || !strings.Contains(got[0], `"error":"--api-auth=none"`)):
+			t.Errorf("--api-auth=none logged at error level: %q, want one line naming --api-auth=none", got)
+		case mode == AuthKubernetes && len(got) != 0:
+			t.Errorf("--api-auth=kubernetes logged at error level: %q", got)
+		}
 	}
 }
