@@ -180,3 +180,65 @@ func TestServesHTTPSWithGetCertificate(t *testing.T) {
 		t.Error("New accepted a certificate from files and from GetCertificate")
 	}
 }
+
+// TestTLSFilesReloadAndBadCertificate: a certificate that cannot be loaded
+// stops the API at start with a clear error, rather than serving without
+// one; a certificate renewed in place (cert-manager rewriting the mounted
+// Secret) is served without a restart.
+func TestTLSFilesReloadAndBadCertificate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.crt")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Addr: "127.0.0.1:0", Reader: fakeReader(t, fixtures()...), Auth: AuthNone, TLSCertFile: bad, TLSKeyFile: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "the API cannot load its TLS certificate") {
+		t.Errorf("Start with a bad certificate: %v, want the API to refuse to start", err)
+	}
+
+	certFile, keyFile, oldPool := selfSigned(t, dir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone, TLSCertFile: certFile, TLSKeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Start(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("Start returned %v", err)
+		}
+	}()
+	url := "https://" + ln.Addr().String() + "/api/v3/stages/password/"
+	trusting := func(pool *x509.CertPool) func() error {
+		return func() error {
+			c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}
+			resp, err := c.Get(url)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			_, _ = io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}
+	}
+	eventually(t, trusting(oldPool))
+
+	// Renewed in place: a new key and certificate in the same files.
+	_, _, newPool := selfSigned(t, dir)
+	eventually(t, trusting(newPool))
+	if err := trusting(oldPool)(); err == nil {
+		t.Error("the old certificate is still served after the files were renewed")
+	}
+}
