@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,7 +74,10 @@ func TestManagerFlags(t *testing.T) {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
-	kubeconfig := writeKubeconfig(t, env)
+	// The managers reach kube-apiserver through a proxy the test can cut,
+	// as an outage of the control plane would.
+	proxy := newProxy(t, env.Config.Host)
+	kubeconfig := writeKubeconfig(t, env, proxy.url)
 
 	a := startManager(t, kubeconfig, ns)
 	a.waitReady(t)
@@ -149,7 +153,33 @@ func TestManagerFlags(t *testing.T) {
 		}
 		return nil
 	})
-	b.stop(t)
+
+	// kube-apiserver goes away. The leader cannot renew its Lease and
+	// exits (controller-runtime stops a manager that loses its Lease, so
+	// that two never reconcile at once), but a replica that is not the
+	// leader keeps answering from its cache: with two replicas the API
+	// stays up through an outage of the control plane.
+	follower := startManager(t, kubeconfig, ns)
+	follower.waitReady(t)
+	flowURL := "http://" + follower.api + "/api/v3/flows/instances/after-failover/"
+	eventually(t, func() error {
+		if code, body := httpGet(t, flowURL); code != 200 || !strings.Contains(body, `"title":"After failover"`) {
+			return fmt.Errorf("GET %s: %d %s", flowURL, code, body)
+		}
+		return nil
+	})
+	proxy.cut()
+	select {
+	case <-b.exited:
+	case <-time.After(testenv.Timeout):
+		t.Errorf("the leader kept running %v after kube-apiserver stopped", testenv.Timeout)
+	}
+	for range 3 {
+		if code, body := httpGet(t, flowURL); code != 200 || !strings.Contains(body, `"title":"After failover"`) {
+			t.Errorf("with kube-apiserver down and the leader gone, the other replica's GET %s: %d %s", flowURL, code, body)
+		}
+		time.Sleep(time.Second) // the outage goes on; a poll would end at the first answer
+	}
 }
 
 // manager is one manager process.
@@ -252,11 +282,11 @@ func metricsReader(t *testing.T, c client.Client, ns string) string {
 
 // writeKubeconfig writes the administrator's connection as a kubeconfig
 // file, for the manager processes.
-func writeKubeconfig(t *testing.T, env *testenv.Env) string {
+func writeKubeconfig(t *testing.T, env *testenv.Env, server string) string {
 	t.Helper()
 	cfg := env.Config
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: cfg.CAData}
 	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
 	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
 	kc.CurrentContext = "envtest"
@@ -265,6 +295,58 @@ func writeKubeconfig(t *testing.T, env *testenv.Env) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// proxy forwards TCP connections to kube-apiserver until cut, when it
+// closes every connection and refuses new ones.
+type proxy struct {
+	url   string
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	u, err := neturl.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{url: "https://" + ln.Addr().String(), ln: ln}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) cut() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
 }
 
 func freeAddr(t *testing.T) string {
