@@ -43,6 +43,7 @@ func main() {
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, such as :8443 (HTTPS, with --metrics-secure) or :8080. 0 disables it.")
 	flag.BoolVar(&o.metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, to callers the cluster authenticates and authorises (get on /metrics).")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to. 0 disables them.")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's profiler (/debug/pprof/) binds to, such as 127.0.0.1:6060, unauthenticated: bind it to loopback and reach it with kubectl port-forward. 0 (the default) disables it.")
 	flag.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well as HTTP/1.1 (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader (a Lease) so that one replica of several runs the controllers. Every replica serves the API.")
 	flag.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease. Defaults to the namespace the manager runs in.")
@@ -82,6 +83,7 @@ type runOptions struct {
 	metricsAddr      string
 	metricsSecure    bool
 	probeAddr        string
+	pprofAddr        string
 	enableHTTP2      bool
 	leaderElect      bool
 	leaderElectionNS string
@@ -150,6 +152,7 @@ func run(o runOptions) error {
 		Controller:                    config.Controller{MaxConcurrentReconciles: o.concurrency},
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "stagehand.flows.stagehand.dev",
 		LeaderElectionNamespace:       o.leaderElectionNS,
