@@ -155,7 +155,13 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // annotation is missing.
 func setLastApplied(o *unstructured.Unstructured) error {
 	c := o.DeepCopy()
+	// kubectl serializes the object with its annotations less this one:
+	// an empty map when there are no others, which it keeps ("annotations":
+	// {}). The JSON encoder ends the text with a newline, as kubectl's does.
 	annotations := c.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
 	delete(annotations, lastApplied)
 	c.SetAnnotations(annotations)
 	b, err := c.MarshalJSON()
@@ -166,7 +172,7 @@ func setLastApplied(o *unstructured.Unstructured) error {
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[lastApplied] = string(b) + "\n"
+	annotations[lastApplied] = string(b)
 	o.SetAnnotations(annotations)
 	return nil
 }
