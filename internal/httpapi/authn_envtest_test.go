@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -128,6 +129,40 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// klogOut is where client-go's logs (klog) go in this package's tests:
+// nowhere, but while TestNoTokenInLogs captures them. klog's logger is a
+// global that client-go's goroutines read whenever they like, some after
+// the manager that started them has returned (controller-runtime's event
+// broadcaster), so TestMain sets it once, before any test runs, and it is
+// never changed: changing it under them is a data race.
+var klogOut = &switchWriter{}
+
+// switchWriter writes to the writer last set, or discards.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+// captureKlog sends klog's logs, at every verbosity, to klogOut.
+func captureKlog() {
+	klog.SetLogger(zap.New(zap.WriteTo(klogOut), zap.Level(zapcore.Level(-127))).WithName("klog"))
+}
+
 // TestNoTokenInLogs: requests with tokens the API refuses, tokens it
 // accepts, and tokens whose review fails (the API server forbids the
 // review) leave no token, nor any part of one, in the logs: the API
@@ -153,8 +188,8 @@ func TestNoTokenInLogs(t *testing.T) {
 	// Everything the manager and the API log, at every verbosity.
 	logs := &syncBuffer{}
 	logger := zap.New(zap.WriteTo(logs), zap.Level(zapcore.Level(-127)))
-	klog.SetLogger(logger.WithName("klog"))
-	defer klog.ClearLogger()
+	klogOut.set(logs)
+	defer klogOut.set(nil)
 
 	cfg, err := c.env.AddUser(testenv.ManagerUser) // bound to the generated role by the shared manager's start
 	if err != nil {

@@ -59,6 +59,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
+	captureKlog()
 	code := m.Run()
 	stopShared()
 	os.Exit(code)
