@@ -13,7 +13,8 @@
 //   - loads, with the same keep-alive clients and the same ServiceAccount
 //     token, stagehand's API (retrieve and list), kube-apiserver's own GET
 //     and list of the same objects, and a bare net/http server answering
-//     stagehand's very bytes, taking turns, and prints throughput and
+//     stagehand's very bytes (a process of its own, as the other two are),
+//     taking turns, and prints throughput and
 //     latency with the ratios between them.
 //
 // Every figure depends on the machine and on what else runs on it: compare
@@ -22,6 +23,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -72,7 +74,20 @@ type options struct {
 	dir                          string
 }
 
+// bareServerEnv, when set, makes this program the bare net/http server
+// (serveBare): the bench runs itself again as that server, so that it is a
+// process of its own, as stagehand's manager and kube-apiserver are, and
+// shares no Go runtime with the load generator.
+const bareServerEnv = "STAGEHAND_BENCH_BARE_DIR"
+
 func main() {
+	if dir := os.Getenv(bareServerEnv); dir != "" {
+		if err := serveBare(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: bare server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.IntVar(&o.stages, "stages", 10000, "Stages to create, across the identification, password and authenticator validation kinds; one binding each.")
 	flag.IntVar(&o.flows, "flows", 1000, "Flows to create; the stages are bound to them in turn.")
@@ -180,10 +195,11 @@ func run(o options) error {
 	writes := tracker.writes.Load() - before
 
 	// Load.
-	targets, err := loadTargets(ctx, env, base, ns)
+	targets, stopBare, err := loadTargets(ctx, env, base, ns, o.dir)
 	if err != nil {
 		return err
 	}
+	defer stopBare()
 	fmt.Fprintf(os.Stderr, "loading %d servers, %d rounds of %s each with %d clients\n", len(targets), o.rounds, o.loadTime, o.loadClients)
 	results := map[string]*loadResult{}
 	for round := range o.rounds {
@@ -512,53 +528,54 @@ func (r *loadResult) percentile(p float64) time.Duration {
 
 // loadTargets sets up the servers to load: stagehand's retrieve and list,
 // kube-apiserver's GET and list of the same, and a bare net/http server
-// answering stagehand's bytes; all with one ServiceAccount token.
-func loadTargets(ctx context.Context, env *testenv.Env, base, ns string) ([]target, error) {
+// answering stagehand's bytes, in a process of its own (stopped by the
+// function returned); all with one ServiceAccount token.
+func loadTargets(ctx context.Context, env *testenv.Env, base, ns, dir string) ([]target, func(), error) {
 	cs, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A reader: the viewer role, as a caller of the API is given.
 	viewer, err := readClusterRole(filepath.Join(testenv.Root(), "config", "rbac", "viewer_role.yaml"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	viewer.Name = "bench-viewer"
 	if err := env.Client.Create(ctx, viewer); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bench-reader"}}
 	if err := env.Client.Create(ctx, sa); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := env.Client.Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "bench-reader"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: viewer.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa.Name}},
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// kube-apiserver's audience, read from a token minted without one.
 	plain, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	auds, err := tokenAudiences(plain.Status.Token)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{Audiences: append(auds, audience)},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	token := tr.Status.Token
 
 	// The object: the first identification stage.
 	var stage flowsv1alpha1.IdentificationStage
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "stage-0"}, &stage); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plainClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
 	retrieveURL := base + "/api/v3/stages/identification/" + string(stage.UID) + "/"
@@ -572,24 +589,24 @@ func loadTargets(ctx context.Context, env *testenv.Env, base, ns string) ([]targ
 		listBody, err = fetch(plainClient, listURL, token)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("stagehand's API does not answer the bench's reader: %w", err)
+		return nil, nil, fmt.Errorf("stagehand's API does not answer the bench's reader: %w", err)
 	}
 
 	tlsCfg, err := rest.TLSConfigFor(&rest.Config{TLSClientConfig: rest.TLSClientConfig{CAData: env.Config.CAData}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	apiClient := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 1024, ForceAttemptHTTP2: false, TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}
 	host := strings.TrimSuffix(env.Config.Host, "/")
 	apiRetrieve := fmt.Sprintf("%s/apis/flows.stagehand.dev/v1alpha1/namespaces/%s/identificationstages/%s", host, ns, stage.Name)
 	apiList := fmt.Sprintf("%s/apis/flows.stagehand.dev/v1alpha1/namespaces/%s/identificationstages?limit=20", host, ns)
 	if _, err := fetch(apiClient, apiRetrieve, token); err != nil {
-		return nil, fmt.Errorf("kube-apiserver does not answer the bench's reader: %w", err)
+		return nil, nil, fmt.Errorf("kube-apiserver does not answer the bench's reader: %w", err)
 	}
 
-	bare, err := bareServer(map[string][]byte{"/retrieve": retrieveBody, "/list": listBody})
+	bare, stop, err := startBare(dir, map[string][]byte{"retrieve": retrieveBody, "list": listBody})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return []target{
 		{name: "stagehand retrieve", url: retrieveURL, client: plainClient, token: token},
@@ -598,15 +615,77 @@ func loadTargets(ctx context.Context, env *testenv.Env, base, ns string) ([]targ
 		{name: "stagehand list", url: listURL, client: plainClient, token: token},
 		{name: "kube-apiserver list", url: apiList, client: apiClient, token: token},
 		{name: "bare net/http list", url: bare + "/list", client: plainClient, token: token},
-	}, nil
+	}, stop, nil
 }
 
-// bareServer serves the given bodies, as stagehand's API writes them, with
-// nothing else: the best a Go HTTP server does on this machine.
-func bareServer(bodies map[string][]byte) (string, error) {
+// startBare writes the bodies into dir/bare and runs this program again as
+// the bare server over them (serveBare); it returns the server's base URL
+// and a function that stops it. The server also stops when this program
+// exits, as its standard input closes.
+func startBare(dir string, bodies map[string][]byte) (string, func(), error) {
+	bareDir, err := filepath.Abs(filepath.Join(dir, "bare"))
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(bareDir, 0o755); err != nil {
+		return "", nil, err
+	}
+	for name, body := range bodies {
+		if err := os.WriteFile(filepath.Join(bareDir, name), body, 0o644); err != nil {
+			return "", nil, err
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), bareServerEnv+"="+bareDir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	}
+	// Its first line is the address it listens on.
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("starting the bare server: %w", err)
+	}
+	return "http://" + strings.TrimSpace(line), stop, nil
+}
+
+// serveBare is the bare server: it answers GET /<name> with the bytes of the
+// file dir/<name>, as stagehand's API writes them, and nothing else, the
+// best a Go HTTP server does on this machine. It prints the address it
+// listens on, then serves until its standard input closes.
+func serveBare(dir string) error {
+	bodies := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		bodies["/"+e.Name()] = b
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return err
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := bodies[r.URL.Path]
@@ -619,8 +698,15 @@ func bareServer(bodies map[string][]byte) (string, error) {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	})}
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
+	fmt.Println(ln.Addr().String())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 func fetch(c *http.Client, url, token string) ([]byte, error) {
