@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"flag"
@@ -83,7 +82,7 @@ func TestManagerFlags(t *testing.T) {
 	a.waitReady(t)
 	lease := &coordinationv1.Lease{}
 	var leader string
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "stagehand.flows.stagehand.dev"}, lease); err != nil {
 			return err
 		}
@@ -104,7 +103,7 @@ func TestManagerFlags(t *testing.T) {
 	if code, body := httpGet(t, "http://"+a.api+"/api/v3/flows/instances/"); code != 200 {
 		t.Errorf("the leader's API: %d %s", code, body)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		code, body := httpsGet(t, metricsURL, token)
 		if code != 200 || !strings.Contains(body, "stagehand_api_requests_total") || !strings.Contains(body, "controller_runtime_reconcile_total") {
 			return fmt.Errorf("GET /metrics as a metrics reader: %d %.300s", code, body)
@@ -128,7 +127,7 @@ func TestManagerFlags(t *testing.T) {
 	// The leader stops (as on a rollout: SIGTERM): it releases the Lease,
 	// the other takes it and reconciles.
 	a.stop(t)
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "stagehand.flows.stagehand.dev"}, lease); err != nil {
 			return err
 		}
@@ -144,7 +143,7 @@ func TestManagerFlags(t *testing.T) {
 	if err := c.Create(ctx, flow); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(flow), flow); err != nil {
 			return err
 		}
@@ -162,7 +161,7 @@ func TestManagerFlags(t *testing.T) {
 	follower := startManager(t, kubeconfig, ns)
 	follower.waitReady(t)
 	flowURL := "http://" + follower.api + "/api/v3/flows/instances/after-failover/"
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if code, body := httpGet(t, flowURL); code != 200 || !strings.Contains(body, `"title":"After failover"`) {
 			return fmt.Errorf("GET %s: %d %s", flowURL, code, body)
 		}
@@ -186,13 +185,13 @@ func TestManagerFlags(t *testing.T) {
 type manager struct {
 	cmd                  *exec.Cmd
 	api, metrics, probes string
-	out                  *syncBuffer
+	out                  *testenv.LogBuffer
 	exited               chan struct{}
 }
 
 func startManager(t *testing.T, kubeconfig, ns string) *manager {
 	t.Helper()
-	m := &manager{api: freeAddr(t), metrics: freeAddr(t), probes: freeAddr(t), out: &syncBuffer{}, exited: make(chan struct{})}
+	m := &manager{api: testenv.FreeAddr(t), metrics: testenv.FreeAddr(t), probes: testenv.FreeAddr(t), out: &testenv.LogBuffer{}, exited: make(chan struct{})}
 	m.cmd = exec.Command(os.Args[0],
 		"--leader-elect", "--leader-election-namespace="+ns,
 		"--metrics-bind-address="+m.metrics, "--metrics-secure=true",
@@ -224,7 +223,7 @@ func startManager(t *testing.T, kubeconfig, ns string) *manager {
 // synced and the API serves.
 func (m *manager) waitReady(t *testing.T) {
 	t.Helper()
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		select {
 		case <-m.exited:
 			t.Fatalf("the manager exited:\n%s", m.out.String())
@@ -349,16 +348,6 @@ func (p *proxy) cut() {
 	p.conns = nil
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
-}
-
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	return do(t, &http.Client{Timeout: 5 * time.Second}, url, "")
@@ -390,39 +379,4 @@ func do(t *testing.T, hc *http.Client, url, token string) (int, string) {
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// eventually polls f until it succeeds or testenv.Timeout passes.
-func eventually(t *testing.T, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(testenv.Timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", testenv.Timeout, err)
-		}
-		time.Sleep(testenv.Poll)
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's stdout and stderr at
-// once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -55,7 +54,7 @@ func TestDev(t *testing.T) {
 		}
 	}
 
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	dir := t.TempDir()
 	args := []string{
 		"--manager=" + manager, "--assets=" + assets, "--dir=" + dir,
@@ -271,16 +270,6 @@ func tokenAudiences(t *testing.T, token string) []string {
 		t.Fatal(err)
 	}
 	return claims.Aud
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
 }
 
 func get(t *testing.T, url, token string) (int, string) {

@@ -172,22 +172,10 @@ func startReplica(t *testing.T, cfg *rest.Config, d deployment, clk *clock) *rep
 			r.stop()
 		}
 	})
-	if err := waitFor(func() error { return certs.ReadyzCheck(nil) }); err != nil {
+	if err := testenv.WaitFor(func() error { return certs.ReadyzCheck(nil) }); err != nil {
 		t.Fatalf("a replica never had a certificate: %v", err)
 	}
 	return r
-}
-
-// waitFor polls f until it succeeds or testenv.Timeout passes.
-func waitFor(f func() error) error {
-	deadline := time.Now().Add(testenv.Timeout)
-	for {
-		err := f()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(testenv.Poll)
-	}
 }
 
 // published is the bundle of the ConfigMap, as a client reads it.
@@ -235,7 +223,7 @@ func handshake(r *replica, d deployment, roots *x509.CertPool, now func() time.T
 // the published bundle makes trusted and that check accepts.
 func everyReplicaServes(t *testing.T, env *testenv.Env, d deployment, clk *clock, rs []*replica, what string, check func(leaf *x509.Certificate, bundle []*x509.Certificate) error) {
 	t.Helper()
-	err := waitFor(func() error {
+	err := testenv.WaitFor(func() error {
 		roots, bundle, err := published(context.Background(), env.Client, d)
 		if err != nil {
 			return err
@@ -419,7 +407,7 @@ func TestRoleIsNarrow(t *testing.T) {
 		return sar.Status.Allowed
 	}
 	// The RoleBinding takes effect through the authorizer's informers.
-	if err := waitFor(func() error {
+	if err := testenv.WaitFor(func() error {
 		if !may("get", "secrets", d.secret) {
 			return errors.New("not yet")
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // TestTokenReviewLimit: anyone can send a new bearer token with every
@@ -120,7 +121,7 @@ func TestAbusiveRequests(t *testing.T) {
 			t.Errorf("%s, the reader's request: %d %s", when, code, body)
 		}
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if code, body := do(passwordPath); code != 200 {
 			return fmt.Errorf("%d %s", code, body)
 		}

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}
@@ -116,7 +117,7 @@ func stageWorld(t testing.TB, c *cluster, ns string) map[string]client.Object {
 	c.create(t, objs...)
 	// Wait until the manager's cache holds every object, so that what the
 	// API answers next is the whole world, not a part of it.
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		for _, o := range objs {
 			into := o.DeepCopyObject().(client.Object)
 			if err := c.mgr.GetCache().Get(context.Background(), client.ObjectKeyFromObject(o), into); err != nil {
@@ -200,7 +201,7 @@ func TestServedFromCache(t *testing.T) {
 	}
 	for _, tc := range retrieve {
 		var last reply
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			last = call(t, "GET", c.none+tc.path, "")
 			if last.code != 200 {
 				return fmt.Errorf("GET %s: %d %s", tc.path, last.code, last.body)
@@ -233,7 +234,7 @@ func TestServedFromCache(t *testing.T) {
 		})
 	}
 	base := c.none + "/api/v3/stages/password/?search=" + pns
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := call(t, "GET", base+"&ordering=-name&page_size=2&page=2", "")
 		var body struct {
 			Pagination   pagination      `json:"pagination"`
@@ -316,7 +317,7 @@ func TestKindsServedFromCache(t *testing.T) {
 		{"envtest_binding_list", "/api/v3/flows/bindings/?target=" + pk("Flow/default-authentication-flow")},
 	}
 	for _, tc := range retrieve {
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			got := call(t, "GET", c.none+tc.path, "")
 			if got.code != 200 {
 				return fmt.Errorf("GET %s: %d %s", tc.path, got.code, got.body)
@@ -343,7 +344,7 @@ func TestKindsServedFromCache(t *testing.T) {
 		},
 	)
 	denied := `{"detail":"You do not have permission to perform this action."}`
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		for _, tc := range []struct {
 			path string
 			code int
@@ -384,7 +385,7 @@ func TestErrorBodies(t *testing.T) {
 	ns := c.namespace(t, "errors")
 	objs := stageWorld(t, c, ns)
 	pwUID := string(objs["PasswordStage/default-authentication-password"].GetUID())
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if got := call(t, "GET", c.none+"/api/v3/stages/password/"+pwUID+"/", ""); got.code != 200 {
 			return fmt.Errorf("%d %s", got.code, got.body)
 		}
@@ -452,7 +453,7 @@ func (c *cluster) grantRead(t testing.TB, where, saNamespace, sa string) {
 // at once would otherwise race it.
 func (c *cluster) waitAllowed(t testing.TB, saNamespace, sa, where, resource string) {
 	t.Helper()
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User:   "system:serviceaccount:" + saNamespace + ":" + sa,
 			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + saNamespace, "system:authenticated"},
@@ -492,7 +493,7 @@ func TestAuthWithServiceAccounts(t *testing.T) {
 	idPath := "/api/v3/stages/identification/" + string(objs["IdentificationStage/default-authentication-identification"].GetUID()) + "/"
 	pwPath := "/api/v3/stages/password/" + string(objs["PasswordStage/default-authentication-password"].GetUID()) + "/"
 	otherPath := "/api/v3/stages/password/" + string(other.UID) + "/"
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		for _, p := range []string{idPath, otherPath} {
 			if got := call(t, "GET", c.none+p, ""); got.code != 200 {
 				return fmt.Errorf("GET %s: %d %s", p, got.code, got.body)

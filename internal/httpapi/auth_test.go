@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // fakeReviewer answers TokenReviews from a table of tokens and
@@ -272,7 +273,7 @@ func TestTokenCacheExpires(t *testing.T) {
 		}
 		// Polled, with a deadline: on a slow machine the TTL may pass
 		// before the second request, which only makes it come sooner.
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			if rec := get(t, s, path, "Authorization", "Bearer "+tc.token); rec.Code != tc.code {
 				t.Fatalf("as %s: %d %s", tc.token, rec.Code, rec.Body)
 			}

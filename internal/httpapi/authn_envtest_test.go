@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -52,7 +51,7 @@ func audienceWorld(t *testing.T, c *cluster, prefix string) (ns, path string) {
 	c.create(t, stage, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "reader"}})
 	c.grantRead(t, ns, ns, "reader")
 	path = "/api/v3/stages/password/" + string(stage.UID) + "/"
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if got := call(t, "GET", c.none+path, ""); got.code != 200 {
 			return fmt.Errorf("GET %s: %d %s", path, got.code, got.body)
 		}
@@ -81,7 +80,7 @@ func TestTokenAudiencesWithRealTokens(t *testing.T) {
 
 	// The shared server, with the defaults the manager has.
 	want := map[string]int{"stagehand": 200, "another, then stagehand": 200, "kube-apiserver": 403, "another": 403}
-	eventually(t, func() error { // the RoleBinding takes effect through the authorizer's informers
+	testenv.Eventually(t, func() error { // the RoleBinding takes effect through the authorizer's informers
 		if got := call(t, "GET", c.kube+path, tokens["stagehand"]); got.code != 200 {
 			return fmt.Errorf("%d %s", got.code, got.body)
 		}
@@ -109,24 +108,6 @@ func TestTokenAudiencesWithRealTokens(t *testing.T) {
 			t.Errorf("with the compatibility, a token for %s: %d %s, want %d", name, rec.Code, rec.Body, code)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer several goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // klogOut is where client-go's logs (klog) go in this package's tests:
@@ -186,7 +167,7 @@ func TestNoTokenInLogs(t *testing.T) {
 	tokens = append(tokens, forged)
 
 	// Everything the manager and the API log, at every verbosity.
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	logger := zap.New(zap.WriteTo(logs), zap.Level(zapcore.Level(-127)))
 	klogOut.set(logs)
 	defer klogOut.set(nil)
@@ -242,7 +223,7 @@ func TestNoTokenInLogs(t *testing.T) {
 	}()
 	defer func() { cancel(); <-stopped }()
 
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if got := call(t, "GET", urls["reviewed"]+path, tokens[0]); got.code != 200 {
 			return fmt.Errorf("the reader: %d %s", got.code, got.body)
 		}

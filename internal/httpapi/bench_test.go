@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // countingReviewer counts the reviews it passes on to the API server.
@@ -64,7 +65,7 @@ func boundStage(t testing.TB, c *cluster) (path, token string) {
 	token = c.serviceAccount(t, ns, "reader")
 	c.grantRead(t, ns, ns, "reader")
 	path = "/api/v3/stages/identification/" + string(objs[2].GetUID()) + "/"
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		rec := httptest.NewRecorder()
 		memOK, _ := New(Options{Addr: "-", Reader: c.mgr.GetCache(), Auth: AuthNone})
 		memOK.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

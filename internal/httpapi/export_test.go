@@ -106,7 +106,7 @@ func TestExportSamples(t *testing.T) {
 		t.Fatalf("config/samples has %d flows", len(flows))
 	}
 	for _, slug := range flows {
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			got := call(t, "GET", c.none+ExportURL(slug), "")
 			if got.code != 200 {
 				return fmt.Errorf("GET %s: %d %s", ExportURL(slug), got.code, got.body)
@@ -256,15 +256,15 @@ func TestMemoFollowsChanges(t *testing.T) {
 			return nil
 		}
 	}
-	eventually(t, title("Before"))
-	eventually(t, title("Before")) // answered from the memo
+	testenv.Eventually(t, title("Before"))
+	testenv.Eventually(t, title("Before")) // answered from the memo
 	flow.Spec.Title = "After"
 	if err := c.admin.Update(context.Background(), flow); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, title("After"))
+	testenv.Eventually(t, title("After"))
 	// The list answers from the same bodies.
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := call(t, "GET", c.none+"/api/v3/stages/password/?search=password&page_size=100", "")
 		if !strings.Contains(got.body, `"title":"After"`) || strings.Contains(got.body, `"slug":"memo-`+ns+`","title":"Before"`) {
 			return fmt.Errorf("list: %s", got.body)
@@ -302,7 +302,7 @@ func TestExportPermissions(t *testing.T) {
 	c.waitAllowed(t, ns, "exporter", ns, "flows")
 
 	url := c.kube + ExportURL(slug)
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := call(t, "GET", url, token)
 		if got.code != 403 || got.body != `{"detail":"You do not have permission to perform this action."}` {
 			return fmt.Errorf("GET export, may read the flow but not its stage: %d %s", got.code, got.body)
@@ -315,7 +315,7 @@ func TestExportPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.waitAllowed(t, ns, "exporter", ns, "passwordstages")
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := call(t, "GET", url, token)
 		if got.code != 200 || !strings.Contains(got.body, "authentik_stages_password.passwordstage") {
 			return fmt.Errorf("GET export, may read the flow and its stage: %d %s", got.code, got.body)

@@ -24,13 +24,11 @@ func fakeReader(t testing.TB, objs ...client.Object) client.Client {
 	return r
 }
 
-// uid is a fixed, recognisable version-4 uid: uid(7) is
-// 00000000-0000-4000-8000-000000000007.
+// uid, om and binding build objects as the shared world does
+// (apitest.UID, apitest.Meta, apitest.Binding).
 func uid(n int) types.UID { return apitest.UID(n) }
 
-func om(ns, name string, n int) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: ns, Name: name, UID: uid(n)}
-}
+func om(ns, name string, n int) metav1.ObjectMeta { return apitest.Meta(ns, name, n) }
 
 func ref(name string) *flowsv1alpha1.LocalObjectReference {
 	return &flowsv1alpha1.LocalObjectReference{Name: name}
@@ -38,16 +36,7 @@ func ref(name string) *flowsv1alpha1.LocalObjectReference {
 
 func ptr[T any](v T) *T { return &v }
 
-func binding(ns, name, flow string, kind flowsv1alpha1.StageKind, stage string, order int32, n int) *flowsv1alpha1.FlowStageBinding {
-	return &flowsv1alpha1.FlowStageBinding{
-		ObjectMeta: om(ns, name, n),
-		Spec: flowsv1alpha1.FlowStageBindingSpec{
-			TargetRef: flowsv1alpha1.LocalObjectReference{Name: flow},
-			StageRef:  flowsv1alpha1.StageReference{Kind: kind, Name: stage},
-			Order:     order,
-		},
-	}
-}
+var binding = apitest.Binding
 
 // get serves one GET through a Server's handler, in memory.
 func get(t testing.TB, h http.Handler, path string, header ...string) *httptest.ResponseRecorder {

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,9 +32,6 @@ import (
 // --api-auth=kubernetes and one with --api-auth=none. Each test works in
 // namespaces of its own. Tests that need none of this (the golden files,
 // the query and auth logic over an in-memory reader) never start it.
-
-// timeout bounds every wait on the control plane.
-const timeout = testenv.Timeout
 
 type cluster struct {
 	env   *testenv.Env
@@ -135,7 +131,7 @@ func startCluster() (*cluster, error) {
 		_ = env.Stop()
 	}
 	// Ready once the cache has synced.
-	err = poll(context.Background(), func() error {
+	err = testenv.WaitFor(func() error {
 		resp, err := http.Get(c.none + "/api/v3/stages/password/")
 		if err != nil {
 			return err
@@ -153,33 +149,6 @@ func startCluster() (*cluster, error) {
 		return nil, fmt.Errorf("the API did not become ready: %w", err)
 	}
 	return c, nil
-}
-
-// poll calls f until it succeeds or the timeout passes.
-func poll(ctx context.Context, f func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-// eventually is poll for tests.
-func eventually(t testing.TB, f func() error) {
-	t.Helper()
-	if err := poll(context.Background(), f); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // namespace creates a namespace of its own for a test.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr/funcr"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // TestStartAndShutdown serves on a real port until the context ends, then
@@ -32,7 +33,7 @@ func TestStartAndShutdown(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.Start(ctx) }()
 	url := "http://" + ln.Addr().String() + "/api/v3/stages/password/"
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		resp, err := http.Get(url)
 		if err != nil {
 			return err
@@ -115,7 +116,7 @@ func TestNoAuthIsLoggedAsAnError(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		stopped := make(chan error, 1)
 		go func() { stopped <- s.Start(ctx) }()
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			resp, err := http.Get("http://" + ln.Addr().String() + "/")
 			if err != nil {
 				return err

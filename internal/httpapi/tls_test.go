@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key into dir and
@@ -87,7 +89,7 @@ func TestServesHTTPSWithACertificate(t *testing.T) {
 
 	httpsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	path := ln.Addr().String() + "/api/v3/stages/password/"
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		resp, err := httpsClient.Get("https://" + path)
 		if err != nil {
 			return err
@@ -163,7 +165,7 @@ func TestServesHTTPSWithGetCertificate(t *testing.T) {
 		current.Store(int32(i))
 		// A new client each time: a new handshake.
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pools[i]}}}
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			resp, err := c.Get("https://" + ln.Addr().String() + "/api/v3/stages/password/")
 			if err != nil {
 				return err
@@ -233,11 +235,11 @@ func TestTLSFilesReloadAndBadCertificate(t *testing.T) {
 			return nil
 		}
 	}
-	eventually(t, trusting(oldPool))
+	testenv.Eventually(t, trusting(oldPool))
 
 	// Renewed in place: a new key and certificate in the same files.
 	_, _, newPool := selfSigned(t, dir)
-	eventually(t, trusting(newPool))
+	testenv.Eventually(t, trusting(newPool))
 	if err := trusting(oldPool)(); err == nil {
 		t.Error("the old certificate is still served after the files were renewed")
 	}

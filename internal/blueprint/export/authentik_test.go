@@ -48,7 +48,7 @@ func TestDefaults(t *testing.T) {
 		want := append(slices.Clone(required), authentikDefaults[model]...)
 		got := attrsOf(t, res.Blueprint, model, name)
 		if !blueprint.Equal(got, want) {
-			t.Errorf("%s %s:\n got %s\nwant %s", model, name, mustCanon(got), mustCanon(want))
+			t.Errorf("%s %s:\n got %s\nwant %s", model, name, blueprint.Show(got), blueprint.Show(want))
 		}
 	}
 	check(modelFlow, "bare", blueprint.Map{{Key: "name", Value: "bare"}, {Key: "title", Value: "Bare"}, {Key: "designation", Value: "authentication"}})
@@ -57,7 +57,7 @@ func TestDefaults(t *testing.T) {
 	}
 	for _, e := range res.Blueprint.Entries {
 		if e.Model == modelBinding && !blueprint.Equal(e.Attrs, authentikDefaults[modelBinding]) {
-			t.Errorf("binding %s: attrs %s", mustCanon(e.Identifiers), mustCanon(e.Attrs))
+			t.Errorf("binding %s: attrs %s", blueprint.Show(e.Identifiers), blueprint.Show(e.Attrs))
 		}
 	}
 	validateSchema(t, res.Blueprint)
@@ -166,9 +166,9 @@ func TestAuthentikDefaultFlow(t *testing.T) {
 // written.
 func describe(e *blueprint.Entry) string {
 	if len(e.Identifiers) == 0 {
-		return e.Model + " " + mustCanon(e.Attrs)
+		return e.Model + " " + blueprint.Show(e.Attrs)
 	}
-	return e.Model + " " + mustCanon(e.Identifiers)
+	return e.Model + " " + blueprint.Show(e.Identifiers)
 }
 
 // pointsAt is the id of a skipped entry e points at, or "".
@@ -236,7 +236,7 @@ func compareAttrs(t *testing.T, what string, theirs *blueprint.Blueprint, e *blu
 	for _, f := range their {
 		got, ok := our.Get(f.Key)
 		if !ok || !blueprint.Equal(got, f.Value) {
-			t.Errorf("%s: %s is %s; authentik's is %s", what, f.Key, mustCanon(got), mustCanon(f.Value))
+			t.Errorf("%s: %s is %s; authentik's is %s", what, f.Key, blueprint.Show(got), blueprint.Show(f.Value))
 		}
 	}
 	for _, f := range our {
@@ -247,7 +247,7 @@ func compareAttrs(t *testing.T, what string, theirs *blueprint.Blueprint, e *blu
 		if !known {
 			t.Errorf("%s: stagehand writes %s, which authentik's document does not, and whose default the test does not know", what, f.Key)
 		} else if !blueprint.Equal(f.Value, def) {
-			t.Errorf("%s: stagehand writes %s: %s, which authentik's document leaves to its default, %s", what, f.Key, mustCanon(f.Value), mustCanon(def))
+			t.Errorf("%s: stagehand writes %s: %s, which authentik's document leaves to its default, %s", what, f.Key, blueprint.Show(f.Value), blueprint.Show(def))
 		}
 	}
 }

@@ -5,12 +5,10 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -100,7 +98,7 @@ func TestEntryOrder(t *testing.T) {
 		case modelBinding:
 			stage, _ := e.Identifiers.Get("stage")
 			order, _ := e.Identifiers.Get("order")
-			got = append(got, "binding "+mustCanon(stage)+" "+mustCanon(order))
+			got = append(got, "binding "+blueprint.Show(stage)+" "+blueprint.Show(order))
 		default:
 			name, _ := e.Identifiers.Get("name")
 			if name == nil {
@@ -138,49 +136,6 @@ func TestEntryOrder(t *testing.T) {
 			return true
 		})
 	}
-}
-
-// mustCanon shows a value on one line, in YAML's flow style, for test
-// names and messages.
-func mustCanon(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		if v == "" {
-			return `""`
-		}
-		return v
-	case float64:
-		s := strconv.FormatFloat(v, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = mustCanon(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case blueprint.Map:
-		parts := make([]string, len(v))
-		for i, f := range v {
-			parts[i] = f.Key + ": " + mustCanon(f.Value)
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case *blueprint.KeyOf:
-		return "!KeyOf " + v.ID
-	case *blueprint.File:
-		return "!File " + mustCanon(v.Path)
-	case *blueprint.Find:
-		parts := []string{mustCanon(v.Model)}
-		for _, c := range v.Conditions {
-			parts = append(parts, mustCanon([]any{c.Field, c.Value}))
-		}
-		return v.TagName() + " [" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v)
 }
 
 // attrsOf is the attrs of the entry of model named (or slugged) name.
@@ -225,7 +180,7 @@ func TestReferences(t *testing.T) {
 		{passkey, "webauthn_allowed_device_types", []any{blueprint.FindBy(modelDeviceType, "aaguid", "cb69481e-8ff7-4039-93ec-0a2729a154a8")}},
 	} {
 		if got, _ := tc.attrs.Get(tc.field); !blueprint.Equal(got, tc.want) {
-			t.Errorf("%s: %s; want %s", tc.field, mustCanon(got), mustCanon(tc.want))
+			t.Errorf("%s: %s; want %s", tc.field, blueprint.Show(got), blueprint.Show(tc.want))
 		}
 	}
 	if want := []string{"change-pw", "enroll", "recover"}; !slices.Equal(res.FlowRefs, want) {
@@ -298,7 +253,7 @@ func TestSecrets(t *testing.T) {
 		res := mustRender(t, login(), tc.opts)
 		got, _ := attrsOf(t, res.Blueprint, "authentik_stages_captcha.captchastage", "login-captcha").Get("private_key")
 		if !blueprint.Equal(got, tc.want) {
-			t.Errorf("%s: private_key %s", tc.name, mustCanon(got))
+			t.Errorf("%s: private_key %s", tc.name, blueprint.Show(got))
 		}
 		if !slices.Equal(res.MountedSecrets, tc.mounted) || res.SecretMaterial != tc.inline {
 			t.Errorf("%s: MountedSecrets %v, SecretMaterial %v", tc.name, res.MountedSecrets, res.SecretMaterial)
@@ -395,7 +350,7 @@ func TestApplyFirst(t *testing.T) {
 		e := entries[i]
 		want := blueprint.Map{{Key: "identifiers", Value: blueprint.Map{{Key: "name", Value: name}}}, {Key: "required", Value: false}}
 		if e.Model != modelApplyBlueprint || !blueprint.Equal(e.Attrs, want) || e.Identifiers != nil {
-			t.Errorf("entry %d: %s %s", i+1, e.Model, mustCanon(e.Attrs))
+			t.Errorf("entry %d: %s %s", i+1, e.Model, blueprint.Show(e.Attrs))
 		}
 	}
 	if entries[2].Model != modelFlow {
@@ -616,7 +571,7 @@ func TestStageName(t *testing.T) {
 	}
 	id := attrsOf(t, doc, mustModel(string(flowsv1alpha1.StageKindIdentification)), "login-id")
 	if v, _ := id.Get("password_stage"); !blueprint.Equal(v, &blueprint.KeyOf{ID: "Team A: password"}) {
-		t.Errorf("password_stage %s", mustCanon(v))
+		t.Errorf("password_stage %s", blueprint.Show(v))
 	}
 	if err := doc.Validate(); err != nil {
 		t.Fatal(err)

@@ -13,8 +13,9 @@ import (
 // The id of the flow's entry, as in authentik's own blueprints.
 const flowEntryID = "flow"
 
-// authentik's defaults (its models' field defaults; see
-// docs and ../shared/spec/AUTHENTIK.md), written where a field is unset.
+// authentik's defaults (its models' field defaults, as the CRDs' default
+// markers state them; TestDefaults holds them to exporttest's separate
+// list of authentik's defaults), written where a field is unset.
 // The API server fills most of them in from the CRDs' defaults; objects
 // stored before a default existed, or built in Go, may lack them.
 const (

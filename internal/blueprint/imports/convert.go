@@ -93,12 +93,12 @@ func (c *converter) entry(en *entry) {
 	if len(e.Permissions) > 0 {
 		perms := make([]string, len(e.Permissions))
 		for i, p := range e.Permissions {
-			perms[i] = show(p.Permission)
+			perms[i] = blueprint.Show(p.Permission)
 			if p.User != nil {
-				perms[i] += " to user " + show(p.User)
+				perms[i] += " to user " + blueprint.Show(p.User)
 			}
 			if p.Role != nil {
-				perms[i] += " to role " + show(p.Role)
+				perms[i] += " to role " + blueprint.Show(p.Role)
 			}
 		}
 		c.note(e.Pos, CategoryPermission, "%s grants %d %s (%s): not carried; grant them in authentik", what, len(perms), plural(len(perms), "permission", "permissions"), strings.Join(perms, ", "))
@@ -184,12 +184,12 @@ func (c *converter) describePolicyBinding(en *entry) string {
 			}
 			return v
 		default:
-			return show(raw)
+			return blueprint.Show(raw)
 		}
 	}
 	order := "?"
 	if raw, ok := en.field("order"); ok {
-		order = show(raw)
+		order = blueprint.Show(raw)
 	}
 	return fmt.Sprintf("%s (order %s) of %s to %s", en.e.Model, order, part("policy"), part("target"))
 }
@@ -207,12 +207,12 @@ func (c *converter) describeTarget(t *entry) string {
 		case ref:
 			stage = v.to.describe()
 		default:
-			stage = show(raw)
+			stage = blueprint.Show(raw)
 		}
 	}
 	order := "?"
 	if raw, ok := t.field("order"); ok {
-		order = show(raw)
+		order = blueprint.Show(raw)
 	}
 	return fmt.Sprintf("the binding of %s at order %s", stage, order)
 }
@@ -220,7 +220,7 @@ func (c *converter) describeTarget(t *entry) string {
 func (c *converter) describeMeta(en *entry) string {
 	if en.e.Model == "authentik_blueprints.metaapplyblueprint" {
 		if ids, ok := en.e.Attrs.Get("identifiers"); ok {
-			return fmt.Sprintf("%s (apply blueprint %s first)", en.e.Model, show(ids))
+			return fmt.Sprintf("%s (apply blueprint %s first)", en.e.Model, blueprint.Show(ids))
 		}
 	}
 	return en.describe()
@@ -294,7 +294,7 @@ func (f *fields) rest() {
 		if f.used[fld.Key] {
 			continue
 		}
-		f.c.note(f.en.e.Pos, CategoryAttribute, "%s: %s (%s) is not carried: stagehand does not model it", f.what, fld.Key, brief(show(fld.Value)))
+		f.c.note(f.en.e.Pos, CategoryAttribute, "%s: %s (%s) is not carried: stagehand does not model it", f.what, fld.Key, brief(blueprint.Show(fld.Value)))
 	}
 }
 
@@ -313,7 +313,7 @@ func (f *fields) str(key string) string {
 	}
 	s, ok := v.(string)
 	if !ok {
-		f.errorf(key, "want a string, not %s", show(v))
+		f.errorf(key, "want a string, not %s", blueprint.Show(v))
 	}
 	return s
 }
@@ -325,7 +325,7 @@ func (f *fields) boolp(key string) *bool {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		f.errorf(key, "want true or false, not %s", show(v))
+		f.errorf(key, "want true or false, not %s", blueprint.Show(v))
 		return nil
 	}
 	return &b
@@ -342,12 +342,12 @@ func (f *fields) int32p(key string) *int32 {
 		i = n
 	case float64:
 		if n != math.Trunc(n) {
-			f.errorf(key, "want an integer, not %s", show(v))
+			f.errorf(key, "want an integer, not %s", blueprint.Show(v))
 			return nil
 		}
 		i = int64(n)
 	default:
-		f.errorf(key, "want an integer, not %s", show(v))
+		f.errorf(key, "want an integer, not %s", blueprint.Show(v))
 		return nil
 	}
 	if i < math.MinInt32 || i > math.MaxInt32 {
@@ -370,7 +370,7 @@ func (f *fields) floatp(key string) *float64 {
 		out := float64(n)
 		return &out
 	}
-	f.errorf(key, "want a number, not %s", show(v))
+	f.errorf(key, "want a number, not %s", blueprint.Show(v))
 	return nil
 }
 
@@ -382,7 +382,7 @@ func (f *fields) list(key string) []any {
 	}
 	l, ok := v.([]any)
 	if !ok {
-		f.errorf(key, "want a list, not %s", show(v))
+		f.errorf(key, "want a list, not %s", blueprint.Show(v))
 	}
 	return l
 }
@@ -393,7 +393,7 @@ func strs[T ~string](f *fields, key string) []T {
 	for i, v := range f.list(key) {
 		s, ok := v.(string)
 		if !ok {
-			f.errorf(fmt.Sprintf("%s[%d]", key, i), "want a string, not %s", show(v))
+			f.errorf(fmt.Sprintf("%s[%d]", key, i), "want a string, not %s", blueprint.Show(v))
 			continue
 		}
 		out = append(out, T(s))
@@ -642,7 +642,7 @@ func (c *converter) privateKey(f *fields, stageName string) flowsv1alpha1.Secret
 		}
 		create(fmt.Sprintf("(%s)", v.why))
 	default:
-		create(fmt.Sprintf("(%s)", show(raw)))
+		create(fmt.Sprintf("(%s)", blueprint.Show(raw)))
 	}
 	return ref
 }

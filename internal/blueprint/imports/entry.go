@@ -226,58 +226,10 @@ func (en *entry) describe() string {
 	}
 	ids := make([]string, 0, len(e.Identifiers))
 	for _, f := range e.Identifiers {
-		ids = append(ids, f.Key+": "+show(f.Value))
+		ids = append(ids, f.Key+": "+blueprint.Show(f.Value))
 	}
 	if len(ids) == 0 {
 		return fmt.Sprintf("%s (entry %d)", e.Model, en.index+1)
 	}
 	return e.Model + " {" + strings.Join(ids, ", ") + "}"
-}
-
-// show writes a value briefly, for messages.
-func show(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return v
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = show(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case blueprint.Map:
-		parts := make([]string, len(v))
-		for i, f := range v {
-			parts[i] = f.Key + ": " + show(f.Value)
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case *blueprint.KeyOf:
-		return "!KeyOf " + v.ID
-	case *blueprint.Find:
-		parts := []string{show(v.Model)}
-		for _, c := range v.Conditions {
-			parts = append(parts, "["+show(c.Field)+", "+show(c.Value)+"]")
-		}
-		return v.TagName() + " [" + strings.Join(parts, ", ") + "]"
-	case *blueprint.Env:
-		return lookupTag("!Env", v.Name, v.HasDefault, v.Default)
-	case *blueprint.File:
-		return lookupTag("!File", v.Path, v.HasDefault, v.Default)
-	case *blueprint.Context:
-		return lookupTag("!Context", v.Key, v.HasDefault, v.Default)
-	case blueprint.Tag:
-		return v.TagName() + " ..."
-	}
-	return fmt.Sprint(v)
-}
-
-// lookupTag writes !Env, !File or !Context as the file does: the key, or
-// [key, default].
-func lookupTag(tag string, key any, hasDefault bool, def any) string {
-	if hasDefault {
-		return tag + " [" + show(key) + ", " + show(def) + "]"
-	}
-	return tag + " " + show(key)
 }

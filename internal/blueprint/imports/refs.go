@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/blueprint"
 )
 
 // References. A reference field's value, computed, is a ref (an entry of
@@ -85,7 +86,7 @@ func (c *converter) flowValue(f *fields, key string, v any) (*flowsv1alpha1.Loca
 			return nil, "", false
 		}
 	}
-	f.errorf(key, "want a reference to a flow (!KeyOf, !Find or a pk), not %s", show(v))
+	f.errorf(key, "want a reference to a flow (!KeyOf, !Find or a pk), not %s", blueprint.Show(v))
 	return nil, "", false
 }
 
@@ -93,7 +94,7 @@ func (c *converter) flowValue(f *fields, key string, v any) (*flowsv1alpha1.Loca
 func conds(o outside) string {
 	parts := make([]string, len(o.conds))
 	for i, c := range o.conds {
-		parts[i] = c.field + " " + show(c.value)
+		parts[i] = c.field + " " + blueprint.Show(c.value)
 	}
 	return strings.Join(parts, " and ")
 }
@@ -154,7 +155,7 @@ func (c *converter) stageValue(f *fields, key string, v any) (flowsv1alpha1.Stag
 			return none, stagePart{}, false
 		}
 	}
-	f.errorf(key, "want a reference to a stage (!KeyOf, !Find or a pk), not %s", show(v))
+	f.errorf(key, "want a reference to a stage (!KeyOf, !Find or a pk), not %s", blueprint.Show(v))
 	return none, stagePart{}, false
 }
 
@@ -201,7 +202,7 @@ func (c *converter) localStageValue(f *fields, key string, kind flowsv1alpha1.St
 			return nil
 		}
 	}
-	f.errorf(key, "want a reference to a %s (!KeyOf, !Find or a pk), not %s", kind, show(v))
+	f.errorf(key, "want a reference to a %s (!KeyOf, !Find or a pk), not %s", kind, blueprint.Show(v))
 	return nil
 }
 
@@ -266,7 +267,7 @@ func (c *converter) sourceValue(f *fields, key string, v any) (string, bool) {
 			return "", false
 		}
 	}
-	f.errorf(key, "want a reference to a source (!KeyOf, !Find or a pk), not %s", show(v))
+	f.errorf(key, "want a reference to a source (!KeyOf, !Find or a pk), not %s", blueprint.Show(v))
 	return "", false
 }
 
@@ -297,7 +298,7 @@ func (c *converter) deviceTypes(f *fields, key string) []flowsv1alpha1.LocalObje
 			}
 		}
 		if !isUUID(aaguid) {
-			c.note(pos, CategoryReference, "%s: %s is not carried: %s does not name a device type by its AAGUID", f.what, k, show(v))
+			c.note(pos, CategoryReference, "%s: %s is not carried: %s does not name a device type by its AAGUID", f.what, k, blueprint.Show(v))
 			continue
 		}
 		aaguid = normUUID(aaguid)

@@ -118,9 +118,9 @@ func (r *resolver) resolve(v any, depth int) any {
 	case *blueprint.Context:
 		return r.context(v, depth)
 	case *blueprint.Env:
-		return unresolved{tag: v, why: show(v) + " reads an environment variable of authentik's worker"}
+		return unresolved{tag: v, why: blueprint.Show(v) + " reads an environment variable of authentik's worker"}
 	case *blueprint.File:
-		return unresolved{tag: v, why: show(v) + " reads a file on authentik's worker"}
+		return unresolved{tag: v, why: blueprint.Show(v) + " reads a file on authentik's worker"}
 	case *blueprint.Format:
 		return r.format(v, depth)
 	case *blueprint.If:
@@ -361,7 +361,7 @@ func (r *resolver) atIndex(a *blueprint.AtIndex, depth int) any {
 		if a.HasDefault {
 			return r.resolve(a.Default, depth+1)
 		}
-		return unresolved{tag: a, why: fmt.Sprintf("!AtIndex: no element %s, and no default", show(idx))}
+		return unresolved{tag: a, why: fmt.Sprintf("!AtIndex: no element %s, and no default", blueprint.Show(idx))}
 	}
 	switch o := obj.(type) {
 	case []any:
@@ -506,7 +506,7 @@ func pyFormat(format string, args []any) (string, error) {
 				}
 				return "0"
 			}
-			errs = append(errs, fmt.Errorf("%%d format: a number is required, not %s", show(a)))
+			errs = append(errs, fmt.Errorf("%%d format: a number is required, not %s", blueprint.Show(a)))
 			return ""
 		case "%f":
 			switch n := a.(type) {
@@ -515,7 +515,7 @@ func pyFormat(format string, args []any) (string, error) {
 			case float64:
 				return strconv.FormatFloat(n, 'f', 6, 64)
 			}
-			errs = append(errs, fmt.Errorf("%%f format: a number is required, not %s", show(a)))
+			errs = append(errs, fmt.Errorf("%%f format: a number is required, not %s", blueprint.Show(a)))
 			return ""
 		case "%r":
 			if s, ok := a.(string); ok {
@@ -564,7 +564,7 @@ func pyStr(v any) (string, error) {
 	case string:
 		return v, nil
 	}
-	return "", fmt.Errorf("%s cannot be formatted by the import", show(v))
+	return "", fmt.Errorf("%s cannot be formatted by the import", blueprint.Show(v))
 }
 
 // parseJSON reads JSON as blueprint values: integers as int64, other

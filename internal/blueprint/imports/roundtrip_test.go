@@ -195,7 +195,7 @@ func compareRoundTrip(t *testing.T, originals, rendered []*blueprint.Blueprint, 
 			if !served(e.Model) || e.State == blueprint.StateAbsent {
 				continue
 			}
-			what := fmt.Sprintf("%s: %s %s", d.File, e.Model, show(e.Identifiers))
+			what := fmt.Sprintf("%s: %s %s", d.File, e.Model, blueprint.Show(e.Identifiers))
 			id, err := blueprint.Identity(d, e)
 			if err != nil {
 				t.Fatal(err)
@@ -216,7 +216,7 @@ func compareRoundTrip(t *testing.T, originals, rendered []*blueprint.Blueprint, 
 					continue
 				}
 				if got, ok := our.Get(f.Key); !ok || !blueprint.Equal(got, f.Value) {
-					t.Errorf("%s: %s is published as %s; the file has %s", what, f.Key, show(got), show(f.Value))
+					t.Errorf("%s: %s is published as %s; the file has %s", what, f.Key, blueprint.Show(got), blueprint.Show(f.Value))
 				}
 			}
 			for _, f := range our {
@@ -225,14 +225,14 @@ func compareRoundTrip(t *testing.T, originals, rendered []*blueprint.Blueprint, 
 				}
 				def, known := exporttest.AuthentikDefaults[e.Model].Get(f.Key)
 				if !known || !blueprint.Equal(f.Value, def) {
-					t.Errorf("%s: published with %s: %s, which the file leaves to authentik's default (%s)", what, f.Key, show(f.Value), show(def))
+					t.Errorf("%s: published with %s: %s, which the file leaves to authentik's default (%s)", what, f.Key, blueprint.Show(f.Value), blueprint.Show(def))
 				}
 			}
 		}
 	}
 	for _, id := range order {
 		if !matched[id] {
-			t.Errorf("the published documents have %s %s, which the files do not", ours[id].e.Model, show(ours[id].e.Identifiers))
+			t.Errorf("the published documents have %s %s, which the files do not", ours[id].e.Model, blueprint.Show(ours[id].e.Identifiers))
 		}
 	}
 	if skipped != reportedAttrs {

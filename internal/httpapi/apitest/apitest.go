@@ -36,7 +36,9 @@ const ns = Namespace
 // (flows) and 201 to 213 (bindings).
 func UID(n int) types.UID { return types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n)) }
 
-func om(namespace, name string, n int) metav1.ObjectMeta {
+// Meta is the metadata of an object of the world: its namespace, its name
+// and UID(n).
+func Meta(namespace, name string, n int) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: namespace, Name: name, UID: UID(n)}
 }
 
@@ -46,9 +48,10 @@ func ref(name string) *flowsv1alpha1.LocalObjectReference {
 
 func ptr[T any](v T) *T { return &v }
 
-func binding(namespace, name, flow string, kind flowsv1alpha1.StageKind, stage string, order int32, n int) *flowsv1alpha1.FlowStageBinding {
+// Binding binds a stage of a kind to a flow at an order, with UID(n).
+func Binding(namespace, name, flow string, kind flowsv1alpha1.StageKind, stage string, order int32, n int) *flowsv1alpha1.FlowStageBinding {
 	return &flowsv1alpha1.FlowStageBinding{
-		ObjectMeta: om(namespace, name, n),
+		ObjectMeta: Meta(namespace, name, n),
 		Spec: flowsv1alpha1.FlowStageBindingSpec{
 			TargetRef: flowsv1alpha1.LocalObjectReference{Name: flow},
 			StageRef:  flowsv1alpha1.StageReference{Kind: kind, Name: stage},
@@ -62,35 +65,35 @@ func Objects() []client.Object {
 	return []client.Object{
 		// Flows: one with every field left to its default, one with every
 		// field set, and the flows the stages link to.
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "default-authentication-flow", 101), Spec: flowsv1alpha1.FlowSpec{
+		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "default-authentication-flow", 101), Spec: flowsv1alpha1.FlowSpec{
 			Title: "Welcome to authentik!", Designation: flowsv1alpha1.FlowDesignationAuthentication,
 		}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "login-2fa", 102), Spec: flowsv1alpha1.FlowSpec{
+		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "login-2fa", 102), Spec: flowsv1alpha1.FlowSpec{
 			Slug: "custom-login", Name: "Login with 2FA", Title: "Sign in", Designation: flowsv1alpha1.FlowDesignationAuthentication,
 			Background: "https://example.com/background.png", PolicyEngineMode: flowsv1alpha1.PolicyEngineModeAll,
 			CompatibilityMode: ptr(true), Layout: "sidebar_left", DeniedAction: "continue", Authentication: "require_unauthenticated",
 		}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "enroll", 103), Spec: flowsv1alpha1.FlowSpec{Title: "Sign up", Designation: flowsv1alpha1.FlowDesignationEnrollment}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "recover", 104), Spec: flowsv1alpha1.FlowSpec{Title: "Recover", Designation: flowsv1alpha1.FlowDesignationRecovery, Background: "/static/dist/assets/images/recovery.jpg"}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "passwordless", 105), Spec: flowsv1alpha1.FlowSpec{Title: "Passkey", Designation: flowsv1alpha1.FlowDesignationAuthentication}},
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "password-change", 106), Spec: flowsv1alpha1.FlowSpec{Title: "Change password", Designation: flowsv1alpha1.FlowDesignationStageConfiguration}},
+		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "enroll", 103), Spec: flowsv1alpha1.FlowSpec{Title: "Sign up", Designation: flowsv1alpha1.FlowDesignationEnrollment}},
+		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "recover", 104), Spec: flowsv1alpha1.FlowSpec{Title: "Recover", Designation: flowsv1alpha1.FlowDesignationRecovery, Background: "/static/dist/assets/images/recovery.jpg"}},
+		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "passwordless", 105), Spec: flowsv1alpha1.FlowSpec{Title: "Passkey", Designation: flowsv1alpha1.FlowDesignationAuthentication}},
+		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "password-change", 106), Spec: flowsv1alpha1.FlowSpec{Title: "Change password", Designation: flowsv1alpha1.FlowDesignationStageConfiguration}},
 
-		&flowsv1alpha1.Source{ObjectMeta: om(ns, "github", 20)},
-		&flowsv1alpha1.Source{ObjectMeta: om(ns, "google", 21)},
-		&flowsv1alpha1.CaptchaStage{ObjectMeta: om(ns, "captcha", 10), Spec: flowsv1alpha1.CaptchaStageSpec{
+		&flowsv1alpha1.Source{ObjectMeta: Meta(ns, "github", 20)},
+		&flowsv1alpha1.Source{ObjectMeta: Meta(ns, "google", 21)},
+		&flowsv1alpha1.CaptchaStage{ObjectMeta: Meta(ns, "captcha", 10), Spec: flowsv1alpha1.CaptchaStageSpec{
 			PublicKey: "site-key", PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "captcha", Key: "secret"},
 		}},
-		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: om("", "yubikey-5", 30), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
+		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: Meta("", "yubikey-5", 30), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
 			AAGUID: "cb69481e-8ff7-4039-93ec-0a2729a154a8", Description: "YubiKey 5 Series",
 		}},
 		// Stored before the canonical spelling was enforced: rendered in
 		// authentik's (lower-case) form.
-		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: om("", "titan", 31), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
+		&flowsv1alpha1.WebAuthnDeviceType{ObjectMeta: Meta("", "titan", 31), Spec: flowsv1alpha1.WebAuthnDeviceTypeSpec{
 			AAGUID: "42B4FB4A-2866-43B2-9BF7-6C6669C2E5D3", Description: "Google Titan Security Key v2",
 		}},
 
 		// IdentificationStage with every field set, bound to two flows.
-		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-full", 1), Spec: flowsv1alpha1.IdentificationStageSpec{
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: Meta(ns, "identification-full", 1), Spec: flowsv1alpha1.IdentificationStageSpec{
 			UserFields:              []flowsv1alpha1.UserField{"email", "username", "upn"},
 			PasswordStageRef:        ref("password-full"),
 			CaptchaStageRef:         ref("captcha"),
@@ -105,18 +108,18 @@ func Objects() []client.Object {
 			EnableRememberMe:        ptr(true),
 			WebAuthnStageRef:        ref("validate-full"),
 		}},
-		binding(ns, "default-authentication-flow-identification", "default-authentication-flow", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 201),
-		binding(ns, "login-2fa-identification", "login-2fa", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 202),
+		Binding(ns, "default-authentication-flow-identification", "default-authentication-flow", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 201),
+		Binding(ns, "login-2fa-identification", "login-2fa", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 202),
 
 		// IdentificationStage with every field left unset: the defaults.
-		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-defaults", 4), Spec: flowsv1alpha1.IdentificationStageSpec{
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: Meta(ns, "identification-defaults", 4), Spec: flowsv1alpha1.IdentificationStageSpec{
 			UserFields: []flowsv1alpha1.UserField{"username"},
 		}},
 
 		// IdentificationStage whose every reference dangles; one binding's
 		// flow is gone, and a PasswordStage binding with the same stage
 		// name must not lend it its flow.
-		&flowsv1alpha1.IdentificationStage{ObjectMeta: om(ns, "identification-dangling", 5), Spec: flowsv1alpha1.IdentificationStageSpec{
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: Meta(ns, "identification-dangling", 5), Spec: flowsv1alpha1.IdentificationStageSpec{
 			PasswordStageRef:    ref("gone"),
 			CaptchaStageRef:     ref("gone"),
 			EnrollmentFlowRef:   ref("gone"),
@@ -125,12 +128,12 @@ func Objects() []client.Object {
 			SourceRefs:          []flowsv1alpha1.LocalObjectReference{{Name: "gone"}},
 			WebAuthnStageRef:    ref("gone"),
 		}},
-		binding(ns, "gone-identification", "gone", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 203),
-		binding(ns, "enroll-identification", "enroll", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 204),
-		binding(ns, "recover-password", "recover", flowsv1alpha1.StageKindPassword, "identification-dangling", 10, 205),
+		Binding(ns, "gone-identification", "gone", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 203),
+		Binding(ns, "enroll-identification", "enroll", flowsv1alpha1.StageKindIdentification, "identification-dangling", 10, 204),
+		Binding(ns, "recover-password", "recover", flowsv1alpha1.StageKindPassword, "identification-dangling", 10, 205),
 
 		// PasswordStage with every field set, bound to two flows.
-		&flowsv1alpha1.PasswordStage{ObjectMeta: om(ns, "password-full", 2), Spec: flowsv1alpha1.PasswordStageSpec{
+		&flowsv1alpha1.PasswordStage{ObjectMeta: Meta(ns, "password-full", 2), Spec: flowsv1alpha1.PasswordStageSpec{
 			Backends: []flowsv1alpha1.PasswordBackend{
 				"authentik.core.auth.InbuiltBackend", "authentik.core.auth.TokenBackend",
 				"authentik.sources.ldap.auth.LDAPBackend", "authentik.sources.kerberos.auth.KerberosBackend",
@@ -139,11 +142,11 @@ func Objects() []client.Object {
 			FailedAttemptsBeforeCancel: ptr(int32(3)),
 			AllowShowPassword:          ptr(true),
 		}},
-		binding(ns, "default-authentication-flow-password", "default-authentication-flow", flowsv1alpha1.StageKindPassword, "password-full", 20, 206),
-		binding(ns, "login-2fa-password", "login-2fa", flowsv1alpha1.StageKindPassword, "password-full", 20, 207),
+		Binding(ns, "default-authentication-flow-password", "default-authentication-flow", flowsv1alpha1.StageKindPassword, "password-full", 20, 206),
+		Binding(ns, "login-2fa-password", "login-2fa", flowsv1alpha1.StageKindPassword, "password-full", 20, 207),
 
 		// PasswordStage with the defaults and a dangling configure flow.
-		&flowsv1alpha1.PasswordStage{ObjectMeta: om(ns, "password-defaults", 6), Spec: flowsv1alpha1.PasswordStageSpec{
+		&flowsv1alpha1.PasswordStage{ObjectMeta: Meta(ns, "password-defaults", 6), Spec: flowsv1alpha1.PasswordStageSpec{
 			Backends:         []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"},
 			ConfigureFlowRef: ref("gone"),
 		}},
@@ -151,7 +154,7 @@ func Objects() []client.Object {
 		// AuthenticatorValidateStage with every field set, bound twice to
 		// the same flow, with dangling configuration stages and device
 		// types among existing ones.
-		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: om(ns, "validate-full", 3), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
+		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: Meta(ns, "validate-full", 3), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
 			WebAuthnHints:             []flowsv1alpha1.WebAuthnHint{"security-key", "hybrid"},
 			EmailOTPThrottlingFactor:  ptr(0.0),
 			SMSOTPThrottlingFactor:    ptr(2.5),
@@ -168,16 +171,16 @@ func Objects() []client.Object {
 			WebAuthnUserVerification:      "required",
 			WebAuthnAllowedDeviceTypeRefs: []flowsv1alpha1.LocalObjectReference{{Name: "yubikey-5"}, {Name: "gone"}, {Name: "titan"}},
 		}},
-		binding(ns, "login-2fa-validate-late", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 40, 208),
-		binding(ns, "login-2fa-validate", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 30, 209),
+		Binding(ns, "login-2fa-validate-late", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 40, 208),
+		Binding(ns, "login-2fa-validate", "login-2fa", flowsv1alpha1.StageKindAuthenticatorValidate, "validate-full", 30, 209),
 
 		// AuthenticatorValidateStage with an empty spec: every default.
-		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: om(ns, "validate-defaults", 7)},
+		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: Meta(ns, "validate-defaults", 7)},
 
 		// CaptchaStage with every field set (its name in authentik is no
 		// object name), bound to the recovery flow by a binding with every
 		// field set.
-		&flowsv1alpha1.CaptchaStage{ObjectMeta: om(ns, "captcha-full", 11), Spec: flowsv1alpha1.CaptchaStageSpec{
+		&flowsv1alpha1.CaptchaStage{ObjectMeta: Meta(ns, "captcha-full", 11), Spec: flowsv1alpha1.CaptchaStageSpec{
 			Name:                "Turnstile (invisible)",
 			PublicKey:           "0x4AAAAAAADnPIDROrmt1Wwj",
 			PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "turnstile", Key: "secret"},
@@ -189,7 +192,7 @@ func Objects() []client.Object {
 			ScoreMaxThreshold:   ptr(0.75),
 			ErrorOnInvalidScore: ptr(false),
 		}},
-		&flowsv1alpha1.FlowStageBinding{ObjectMeta: om(ns, "recover-captcha", 210), Spec: flowsv1alpha1.FlowStageBindingSpec{
+		&flowsv1alpha1.FlowStageBinding{ObjectMeta: Meta(ns, "recover-captcha", 210), Spec: flowsv1alpha1.FlowStageBindingSpec{
 			TargetRef:             flowsv1alpha1.LocalObjectReference{Name: "recover"},
 			StageRef:              flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKindCaptcha, Name: "captcha-full"},
 			Order:                 -5,
@@ -201,7 +204,7 @@ func Objects() []client.Object {
 
 		// UserLoginStage with every field set, bound to two flows; one with
 		// the defaults, bound to none.
-		&flowsv1alpha1.UserLoginStage{ObjectMeta: om(ns, "user-login-full", 8), Spec: flowsv1alpha1.UserLoginStageSpec{
+		&flowsv1alpha1.UserLoginStage{ObjectMeta: Meta(ns, "user-login-full", 8), Spec: flowsv1alpha1.UserLoginStageSpec{
 			SessionDuration:        "hours=8",
 			TerminateOtherSessions: ptr(true),
 			RememberMeOffset:       "days=7;hours=12",
@@ -209,20 +212,20 @@ func Objects() []client.Object {
 			GeoIPBinding:           "bind_continent_country",
 			RememberDevice:         "seconds=0",
 		}},
-		binding(ns, "default-authentication-flow-login", "default-authentication-flow", flowsv1alpha1.StageKindUserLogin, "user-login-full", 100, 211),
-		binding(ns, "login-2fa-login", "login-2fa", flowsv1alpha1.StageKindUserLogin, "user-login-full", 100, 212),
-		&flowsv1alpha1.UserLoginStage{ObjectMeta: om(ns, "user-login-defaults", 9)},
+		Binding(ns, "default-authentication-flow-login", "default-authentication-flow", flowsv1alpha1.StageKindUserLogin, "user-login-full", 100, 211),
+		Binding(ns, "login-2fa-login", "login-2fa", flowsv1alpha1.StageKindUserLogin, "user-login-full", 100, 212),
+		&flowsv1alpha1.UserLoginStage{ObjectMeta: Meta(ns, "user-login-defaults", 9)},
 
 		// A binding of a stage that lives only in authentik: it has no uid
 		// here, so the binding is no binding of the API.
-		&flowsv1alpha1.FlowStageBinding{ObjectMeta: om(ns, "login-2fa-write", 213), Spec: flowsv1alpha1.FlowStageBindingSpec{
+		&flowsv1alpha1.FlowStageBinding{ObjectMeta: Meta(ns, "login-2fa-write", 213), Spec: flowsv1alpha1.FlowStageBindingSpec{
 			TargetRef: flowsv1alpha1.LocalObjectReference{Name: "login-2fa"},
 			StageRef:  flowsv1alpha1.StageReference{Model: "authentik_stages_user_write.userwritestage", Name: "default-source-enrollment-write"},
 			Order:     90,
 		}},
 
 		// A flow with authentik 2026.8's layout and authentication values.
-		&flowsv1alpha1.Flow{ObjectMeta: om(ns, "device-code", 107), Spec: flowsv1alpha1.FlowSpec{
+		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "device-code", 107), Spec: flowsv1alpha1.FlowSpec{
 			Title: "Sign in your device", Designation: flowsv1alpha1.FlowDesignationStageConfiguration,
 			Layout: "sidebar_right_frame_background", Authentication: "require_token",
 		}},
