@@ -345,7 +345,7 @@ func FuzzDecode(f *testing.F) {
 
 // Every string is written so that it reads back as itself.
 func FuzzString(f *testing.F) {
-	for _, s := range []string{"yes", "0777", "1:30", "a: b", "- x", "!KeyOf", "\t", "\x00", "é", "2026-04-01"} {
+	for _, s := range []string{"yes", "0777", "1:30", "a: b", "- x", "!KeyOf", "\t", "\t\n", "\ta\nb", "\x00", "é", "2026-04-01"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -227,8 +228,15 @@ func intNode(i int64) *yaml.Node {
 // here.)
 func strNode(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if needsQuotes(s) {
+	if needsQuotes(s) || notLiteral(s) {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
+}
+
+// notLiteral says a string of several lines cannot be the literal block the
+// YAML library writes it as: a block's first line cannot begin with a tab,
+// which the reader takes for indentation.
+func notLiteral(s string) bool {
+	return strings.HasPrefix(s, "\t") && strings.Contains(s, "\n")
 }

@@ -258,7 +258,11 @@ func (t *Enumerate) encode(enc *encoder) (*yaml.Node, error) { return tagSeq(enc
 func (t *AtIndex) encode(enc *encoder) (*yaml.Node, error)   { return tagSeq(enc, t, t.args()) }
 
 func tagScalar(t Tag, value string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: t.TagName(), Value: value}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: t.TagName(), Value: value}
+	if notLiteral(value) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
 }
 
 // lookupTag writes !Context, !Env and !File: a scalar when the key is a
