@@ -350,7 +350,7 @@ func (p *proxy) cut() {
 
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	return do(t, &http.Client{Timeout: 5 * time.Second}, url, "")
+	return do(&http.Client{Timeout: 5 * time.Second}, url, "")
 }
 
 // httpsGet gets over HTTPS from the metrics server, whose certificate is
@@ -360,23 +360,15 @@ func httpsGet(t *testing.T, url, token string) (int, string) {
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a self-signed certificate on loopback
 	}}
-	return do(t, hc, url, token)
+	return do(hc, url, token)
 }
 
-func do(t *testing.T, hc *http.Client, url, token string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
+// do gets url with hc; a request that gets no answer has status 0 and its
+// error as the body.
+func do(hc *http.Client, url, token string) (int, string) {
+	code, body, err := testenv.Get(hc, url, token)
+	if code == 0 && err != nil {
 		return 0, err.Error()
 	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return code, body
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -334,7 +335,7 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		status = status[:1024]
 	}
 	bx.Status.Flows = status
-	bx.Status.MountedSecrets = sortedKeys(mounted)
+	bx.Status.MountedSecrets = slices.Sorted(maps.Keys(mounted))
 	if len(bx.Status.MountedSecrets) > 1024 {
 		bx.Status.MountedSecrets = bx.Status.MountedSecrets[:1024]
 	}
@@ -488,7 +489,7 @@ func dataHash(data map[string][]byte) string {
 		return ""
 	}
 	h := sha256.New()
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(data[k]))
 		h.Write(data[k])
 	}
@@ -571,7 +572,7 @@ func applyOrder(namespace string, states []flowState) map[string][]string {
 		return false
 	}
 	out := map[string][]string{}
-	for _, name := range sortedKeys(refs) {
+	for _, name := range slices.Sorted(maps.Keys(refs)) {
 		for _, slug := range refs[name] {
 			target, ok := slugs[slug]
 			if !ok || target == name || reaches(target, name) {

@@ -2,8 +2,8 @@ package controllers
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/stagehand-dev/stagehand/internal/blueprint"
@@ -137,7 +137,7 @@ func publish(in publishInput) (*publication, error) {
 	for k := range in.prev {
 		keys[k] = true
 	}
-	for _, key := range sortedKeys(keys) {
+	for _, key := range slices.Sorted(maps.Keys(keys)) {
 		prev, cur := in.prev[key], current[key]
 		flowName := flowOfKey(key)
 		if cur == nil && in.flowNames[flowName] {
@@ -288,12 +288,3 @@ func documentKey(flow string) string { return flow + ".yaml" }
 
 // flowOfKey is the flow a ConfigMap key is for.
 func flowOfKey(key string) string { return key[:len(key)-len(".yaml")] }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

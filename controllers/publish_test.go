@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func (w *world) input(t *testing.T, prev *publication, now time.Time, heldBack .
 	}
 	for _, f := range w.flows {
 		st := flowState{name: f.Name}
-		if contains(heldBack, f.Name) {
+		if slices.Contains(heldBack, f.Name) {
 			st.heldBack = "the Flow is not Ready"
 		} else {
 			var bindings []flowsv1alpha1.FlowStageBinding
@@ -103,15 +104,6 @@ func (w *world) input(t *testing.T, prev *publication, now time.Time, heldBack .
 		in.since = prev.since
 	}
 	return in
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // absentOf lists "model name-or-slug-or-order" of a publication's absent

@@ -2,12 +2,12 @@ package helm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
@@ -262,8 +262,7 @@ func (a *apiServer) sameRules(ctx context.Context, got, want rest.ImpersonationC
 	a.t.Helper()
 	nobody := a.rules(ctx, rest.ImpersonationConfig{UserName: "helm-test-nobody", Groups: []string{"system:authenticated"}}, wantNS)
 	var g, w []string
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if testenv.WaitFor(func() error {
 		g, w = a.rules(ctx, got, gotNS), a.rules(ctx, want, wantNS)
 		for i := range g {
 			g[i] = rename(g[i])
@@ -273,12 +272,11 @@ func (a *apiServer) sameRules(ctx context.Context, got, want rest.ImpersonationC
 			w = slices.DeleteFunc(w, dropWant)
 		}
 		if slices.Equal(g, w) && len(w) > len(nobody) {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+		return errors.New("the rules differ")
+	}) == nil {
+		return
 	}
 	a.t.Errorf("%s in %s may\n  %s\nbut %s in %s may\n  %s\nmissing: %v\nextra: %v",
 		got.UserName, gotNS, strings.Join(g, "\n  "), want.UserName, wantNS, strings.Join(w, "\n  "), minus(w, g), minus(g, w))

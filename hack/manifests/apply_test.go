@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +28,9 @@ import (
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
+// The tests that need a real API server share one (testenv.Shared).
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
 // config/default applies to a real API server, which validates every object
 // (schemas, RBAC roles and bindings, the Service and PodDisruptionBudget);
 // the manager's pod is admitted by the restricted Pod Security Standard its
@@ -33,11 +38,7 @@ import (
 // SubjectAccessReviews, grants the manager and the viewer role what they
 // need and nothing they should not have.
 func TestDefaultAppliesToAPIServer(t *testing.T) {
-	env, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.Shared(t)
 	ctx := context.Background()
 
 	objs, err := Objects(filepath.Join(testenv.Root(), "config", "default"), "registry.example/stagehand:v1")
@@ -129,10 +130,12 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 			}
 		}
 	}
-	grantDeadline := time.Now().Add(30 * time.Second)
-	for !manager.may(ctx, t, env.Client, "create", "", "secrets", "default") && time.Now().Before(grantDeadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	_ = testenv.WaitFor(func() error {
+		if !manager.may(ctx, t, env.Client, "create", "", "secrets", "default") {
+			return errors.New("not yet")
+		}
+		return nil
+	})
 	must(manager, true, "create", "", "secrets", "default", "config/components/blueprint-secrets grants it")
 	must(manager, true, "update", "", "secrets", "default", "config/components/blueprint-secrets grants it")
 	must(manager, false, "delete", "", "secrets", "default", "no component lets the manager delete Secrets")
@@ -149,12 +152,13 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 	}
 	// RBAC bindings take effect through the authorizer's informers:
 	// wait for the first grant before asserting the rest.
-	deadline := time.Now().Add(30 * time.Second)
-	for !viewer.may(ctx, t, env.Client, "get", group, "flows", "default") {
-		if time.Now().After(deadline) {
-			t.Fatal("the viewer binding never took effect")
+	if err := testenv.WaitFor(func() error {
+		if !viewer.may(ctx, t, env.Client, "get", group, "flows", "default") {
+			return errors.New("the viewer binding never took effect")
 		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	for _, k := range kinds {
 		for _, verb := range []string{"get", "list", "watch"} {
@@ -174,11 +178,7 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 // that trusts the published CA, and nothing else, accepts the certificate
 // for the API Service's in-cluster name.
 func TestDefaultServesHTTPS(t *testing.T) {
-	env, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.Shared(t)
 	ctx := context.Background()
 	objs, err := Objects(filepath.Join(testenv.Root(), "config", "default"), "")
 	if err != nil {
@@ -231,26 +231,26 @@ func TestDefaultServesHTTPS(t *testing.T) {
 	defer func() { cancel(); <-stopped }()
 
 	serverName := n.service + "." + namespace + ".svc"
-	var last error
-	for deadline := time.Now().Add(testenv.Timeout); time.Now().Before(deadline); time.Sleep(testenv.Poll) {
+	if err := testenv.WaitFor(func() error {
 		var cm corev1.ConfigMap
-		if last = env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: n.configMap}, &cm); last != nil {
-			continue
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: n.configMap}, &cm); err != nil {
+			return err
 		}
 		roots := x509.NewCertPool()
 		if !roots.AppendCertsFromPEM([]byte(cm.Data["ca.crt"])) {
-			last = fmt.Errorf("the ConfigMap %s holds no CA yet: %v", n.configMap, cm.Data)
-			continue
+			return fmt.Errorf("the ConfigMap %s holds no CA yet: %v", n.configMap, cm.Data)
 		}
 		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12})
-		if last = err; err == nil {
-			leaf := conn.ConnectionState().PeerCertificates[0]
-			_ = conn.Close()
-			t.Logf("HTTPS for %s, certificate issued by %s", leaf.DNSNames, leaf.Issuer.CommonName)
-			return
+		if err != nil {
+			return err
 		}
+		leaf := conn.ConnectionState().PeerCertificates[0]
+		_ = conn.Close()
+		t.Logf("HTTPS for %s, certificate issued by %s", leaf.DNSNames, leaf.Issuer.CommonName)
+		return nil
+	}); err != nil {
+		t.Fatalf("the manager, deployed as config/default deploys it, does not serve a certificate trusted by its published CA for %s: %v", serverName, err)
 	}
-	t.Fatalf("the manager, deployed as config/default deploys it, does not serve a certificate trusted by its published CA for %s: %v", serverName, last)
 }
 
 // subject is a user the API server's authorizer is asked about.
@@ -263,28 +263,25 @@ type subject struct {
 // resource in ns.
 func (s subject) mayNamed(ctx context.Context, t *testing.T, c client.Client, verb, resource, ns, name string) bool {
 	t.Helper()
-	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User:               s.user,
-		Groups:             append([]string{"system:authenticated"}, s.groups...),
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Resource: resource, Namespace: ns, Name: name},
-	}}
-	if err := c.Create(ctx, sar); err != nil {
-		t.Fatalf("SubjectAccessReview: %v", err)
-	}
-	return sar.Status.Allowed
+	return s.allowed(ctx, t, c, authorizationv1.ResourceAttributes{Verb: verb, Resource: resource, Namespace: ns, Name: name})
 }
 
-// may asks the API server, with a SubjectAccessReview, whether s may verb
-// the resource in ns (empty: cluster-wide).
+// may asks whether s may verb the resource (resource/subresource) in ns
+// (empty: cluster-wide).
 func (s subject) may(ctx context.Context, t *testing.T, c client.Client, verb, group, resource, ns string) bool {
 	t.Helper()
 	res, sub, _ := strings.Cut(resource, "/")
+	return s.allowed(ctx, t, c, authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: ns})
+}
+
+// allowed asks the API server's authorizer, with a SubjectAccessReview,
+// whether s may do what ra says.
+func (s subject) allowed(ctx context.Context, t *testing.T, c client.Client, ra authorizationv1.ResourceAttributes) bool {
+	t.Helper()
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User:   s.user,
-		Groups: append([]string{"system:authenticated"}, s.groups...),
-		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: ns,
-		},
+		User:               s.user,
+		Groups:             append([]string{"system:authenticated"}, s.groups...),
+		ResourceAttributes: &ra,
 	}}
 	if err := c.Create(ctx, sar); err != nil {
 		t.Fatalf("SubjectAccessReview: %v", err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -32,6 +33,9 @@ import (
 	"github.com/stagehand-dev/stagehand/hack/manifests"
 	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
+
+// The tests that need a real API server share one (testenv.Shared).
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // deployment is what config/default gives the manager for its CA: the
 // namespace, the ServiceAccount, the Secret, the ConfigMap and the API's
@@ -274,11 +278,7 @@ func poke(t *testing.T, env *testenv.Env, d deployment) {
 // replica carries on (it restores a ConfigMap emptied by hand); a Secret
 // deleted and re-created empty gets a new CA, which both serve.
 func TestTwoReplicas(t *testing.T) {
-	env, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.Shared(t)
 	ctx := context.Background()
 	d := applyDefault(t, env)
 	cfg := asServiceAccount(t, env, d.namespace, d.serviceAccount)
@@ -389,11 +389,7 @@ func TestTwoReplicas(t *testing.T) {
 // watch and update its two objects by name, and nothing else (no create, no
 // delete, no other Secret, no list without the name).
 func TestRoleIsNarrow(t *testing.T) {
-	env, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := testenv.Shared(t)
 	d := applyDefault(t, env)
 	user := "system:serviceaccount:" + d.namespace + ":" + d.serviceAccount
 	may := func(verb, resource, name string) bool {

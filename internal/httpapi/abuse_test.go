@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,24 +78,8 @@ func TestTokenReviewLimit(t *testing.T) {
 // connections left half-open) is answered, or refused, without harm to
 // anyone else: a reader's request is served throughout.
 func TestAbusiveRequests(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Listener: ln, Reader: fakeReader(t, authFixtures()...), Auth: AuthKubernetes, Reviewer: newFakeReviewer()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("Start: %v", err)
-		}
-	})
-	base := "http://" + ln.Addr().String()
+	_, addr, _ := serve(t, Options{Reader: fakeReader(t, authFixtures()...), Auth: AuthKubernetes, Reviewer: newFakeReviewer()})
+	base := "http://" + addr
 	do := func(path string, header ...string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodGet, base+path, nil)
@@ -161,7 +144,7 @@ func TestAbusiveRequests(t *testing.T) {
 	// for a list and never reads it: others are served meanwhile.
 	var conns []net.Conn
 	for range 100 {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +153,7 @@ func TestAbusiveRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stuck, err := net.Dial("tcp", ln.Addr().String())
+	stuck, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +169,7 @@ func TestAbusiveRequests(t *testing.T) {
 	}
 
 	// The half-open ones are closed by the server, not kept forever.
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

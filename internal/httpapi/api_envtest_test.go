@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -69,7 +70,7 @@ func stageWorld(t testing.TB, c *cluster, ns string) map[string]client.Object {
 		&flowsv1alpha1.Flow{ObjectMeta: meta("login"), Spec: flowsv1alpha1.FlowSpec{
 			Slug: "custom-login", Name: "Custom login", Title: "Sign in", Designation: flowsv1alpha1.FlowDesignationAuthentication,
 			Background: "https://example.com/bg.jpg", PolicyEngineMode: flowsv1alpha1.PolicyEngineModeAll,
-			CompatibilityMode: ptr(true), Layout: "content_left", DeniedAction: "message",
+			CompatibilityMode: ptr.To(true), Layout: "content_left", DeniedAction: "message",
 		}},
 		&flowsv1alpha1.Flow{ObjectMeta: meta("default-enrollment-flow"), Spec: flowsv1alpha1.FlowSpec{Title: "Sign up", Designation: flowsv1alpha1.FlowDesignationEnrollment}},
 		&flowsv1alpha1.Flow{ObjectMeta: meta("default-recovery-flow"), Spec: flowsv1alpha1.FlowSpec{Title: "Reset password", Designation: flowsv1alpha1.FlowDesignationRecovery}},
@@ -229,7 +230,7 @@ func TestServedFromCache(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Namespace: pns, Name: fmt.Sprintf("%s-pw-%d", pns, i)},
 			Spec: flowsv1alpha1.PasswordStageSpec{
 				Backends:                   []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"},
-				FailedAttemptsBeforeCancel: ptr(int32(i % 2)),
+				FailedAttemptsBeforeCancel: ptr.To(int32(i % 2)),
 			},
 		})
 	}
@@ -291,8 +292,8 @@ func TestKindsServedFromCache(t *testing.T) {
 			TargetRef:             flowsv1alpha1.LocalObjectReference{Name: "own-slug"},
 			StageRef:              flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKindCaptcha, Name: "default-captcha"},
 			Order:                 5,
-			EvaluateOnPlan:        ptr(true),
-			ReEvaluatePolicies:    ptr(false),
+			EvaluateOnPlan:        ptr.To(true),
+			ReEvaluatePolicies:    ptr.To(false),
 			InvalidResponseAction: "restart",
 		}},
 		// A stage that lives only in authentik: no binding of the API.

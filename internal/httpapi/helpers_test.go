@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,8 +37,6 @@ func ref(name string) *flowsv1alpha1.LocalObjectReference {
 	return &flowsv1alpha1.LocalObjectReference{Name: name}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 var binding = apitest.Binding
 
 // get serves one GET through a Server's handler, in memory.
@@ -58,4 +59,34 @@ func memServer(t testing.TB, objs ...client.Object) *Server {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// serve starts a Server with o on a port of its own and returns it with
+// its address and stop, which ends Start's context and returns what Start
+// returned. A test that does not stop the server has it stopped when it
+// ends, and an error from Start fails the test.
+func serve(t testing.TB, o Options) (s *Server, addr string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Listener = ln
+	if s, err = New(o); err != nil {
+		_ = ln.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Start(ctx) }()
+	stop = sync.OnceValue(func() error {
+		cancel()
+		return <-stopped
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Start returned %v", err)
+		}
+	})
+	return s, ln.Addr().String(), stop
 }

@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,21 +16,11 @@ import (
 // TestStartAndShutdown serves on a real port until the context ends, then
 // checks that Start returns and the port is closed.
 func TestStartAndShutdown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, addr, stop := serve(t, Options{Reader: fakeReader(t, fixtures()...), Auth: AuthNone})
 	if s.NeedLeaderElection() {
 		t.Error("the API must run on every replica")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.Start(ctx) }()
-	url := "http://" + ln.Addr().String() + "/api/v3/stages/password/"
+	url := "http://" + addr + "/api/v3/stages/password/"
 	testenv.Eventually(t, func() error {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -45,8 +33,7 @@ func TestStartAndShutdown(t *testing.T) {
 		}
 		return nil
 	})
-	cancel()
-	if err := <-stopped; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Start returned %v after the context ended", err)
 	}
 	if resp, err := http.Get(url); err == nil {
@@ -105,26 +92,15 @@ func TestNoAuthIsLoggedAsAnError(t *testing.T) {
 				errorLines = append(errorLines, obj)
 			}
 		}, funcr.Options{})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: mode, Reviewer: newFakeReviewer(), Log: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		stopped := make(chan error, 1)
-		go func() { stopped <- s.Start(ctx) }()
+		_, addr, stop := serve(t, Options{Reader: fakeReader(t, fixtures()...), Auth: mode, Reviewer: newFakeReviewer(), Log: log})
 		testenv.Eventually(t, func() error {
-			resp, err := http.Get("http://" + ln.Addr().String() + "/")
+			resp, err := http.Get("http://" + addr + "/")
 			if err != nil {
 				return err
 			}
 			return resp.Body.Close()
 		})
-		cancel()
-		if err := <-stopped; err != nil {
+		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()

@@ -69,26 +69,10 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // only TLS, with that certificate; a plain-HTTP request gets no API answer.
 func TestServesHTTPSWithACertificate(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone, TLSCertFile: certFile, TLSKeyFile: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("Start returned %v", err)
-		}
-	}()
+	_, addr, _ := serve(t, Options{Reader: fakeReader(t, fixtures()...), Auth: AuthNone, TLSCertFile: certFile, TLSKeyFile: keyFile})
 
 	httpsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	path := ln.Addr().String() + "/api/v3/stages/password/"
+	path := addr + "/api/v3/stages/password/"
 	testenv.Eventually(t, func() error {
 		resp, err := httpsClient.Get("https://" + path)
 		if err != nil {
@@ -144,29 +128,13 @@ func TestServesHTTPSWithGetCertificate(t *testing.T) {
 	}
 	var current atomic.Int32
 	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &certs[current.Load()], nil }
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone, GetCertificate: get})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("Start returned %v", err)
-		}
-	}()
+	_, addr, _ := serve(t, Options{Reader: fakeReader(t, fixtures()...), Auth: AuthNone, GetCertificate: get})
 	for i := range certs {
 		current.Store(int32(i))
 		// A new client each time: a new handshake.
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pools[i]}}}
 		testenv.Eventually(t, func() error {
-			resp, err := c.Get("https://" + ln.Addr().String() + "/api/v3/stages/password/")
+			resp, err := c.Get("https://" + addr + "/api/v3/stages/password/")
 			if err != nil {
 				return err
 			}
@@ -202,24 +170,8 @@ func TestTLSFilesReloadAndBadCertificate(t *testing.T) {
 	}
 
 	certFile, keyFile, oldPool := selfSigned(t, dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err = New(Options{Listener: ln, Reader: fakeReader(t, fixtures()...), Auth: AuthNone, TLSCertFile: certFile, TLSKeyFile: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("Start returned %v", err)
-		}
-	}()
-	url := "https://" + ln.Addr().String() + "/api/v3/stages/password/"
+	_, addr, _ := serve(t, Options{Reader: fakeReader(t, fixtures()...), Auth: AuthNone, TLSCertFile: certFile, TLSKeyFile: keyFile})
+	url := "https://" + addr + "/api/v3/stages/password/"
 	trusting := func(pool *x509.CertPool) func() error {
 		return func() error {
 			c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true}}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"testing"
 	"time"
 
 	"github.com/onsi/gomega"
@@ -110,6 +112,34 @@ func Start() (*Env, error) {
 
 // Stop stops the control plane and removes its data.
 func (e *Env) Stop() error { return e.env.Stop() }
+
+var shared struct {
+	once sync.Once
+	env  *Env
+	err  error
+}
+
+// Shared is the one control plane a package's tests share, started by the
+// first test that asks for it, so that tests needing none (and go test
+// -fuzz) never start it. The package's TestMain stops it: see Main.
+func Shared(t testing.TB) *Env {
+	t.Helper()
+	shared.once.Do(func() { shared.env, shared.err = Start() })
+	if shared.err != nil {
+		t.Fatalf("starting the control plane: %v", shared.err)
+	}
+	return shared.env
+}
+
+// Main runs a package's tests, then stops the control plane Shared
+// started, if any: a package that uses Shared calls it from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if shared.env != nil {
+		_ = shared.env.Stop()
+	}
+	return code
+}
 
 // AddUser returns a connection for a user authenticated by a client
 // certificate, in the given groups.

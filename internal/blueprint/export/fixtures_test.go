@@ -2,6 +2,7 @@ package export
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -13,7 +14,6 @@ func meta(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: n
 func ref(name string) *flowsv1alpha1.LocalObjectReference {
 	return &flowsv1alpha1.LocalObjectReference{Name: name}
 }
-func ptr[T any](v T) *T { return &v }
 
 // login is a flow that uses every field and every kind of reference
 // stagehand knows, each set to something other than authentik's default:
@@ -46,7 +46,7 @@ func login() *fixture {
 		Designation:       flowsv1alpha1.FlowDesignationAuthentication,
 		Background:        "https://example.com/bg.png",
 		PolicyEngineMode:  flowsv1alpha1.PolicyEngineModeAll,
-		CompatibilityMode: ptr(true),
+		CompatibilityMode: ptr.To(true),
 		Layout:            "sidebar_left",
 		DeniedAction:      "continue",
 		Authentication:    "require_unauthenticated",
@@ -55,22 +55,22 @@ func login() *fixture {
 		UserFields:              []flowsv1alpha1.UserField{"username", "upn"},
 		PasswordStageRef:        ref("login-pw"),
 		CaptchaStageRef:         ref("login-captcha"),
-		CaseInsensitiveMatching: ptr(false),
-		ShowMatchedUser:         ptr(false),
+		CaseInsensitiveMatching: ptr.To(false),
+		ShowMatchedUser:         ptr.To(false),
 		EnrollmentFlowRef:       ref("enroll"),
 		RecoveryFlowRef:         ref("recover"),
 		PasswordlessFlowRef:     ref("login"),
 		SourceRefs:              []flowsv1alpha1.LocalObjectReference{{Name: "github"}, {Name: "corp"}},
-		ShowSourceLabels:        ptr(true),
-		PretendUserExists:       ptr(false),
-		EnableRememberMe:        ptr(true),
+		ShowSourceLabels:        ptr.To(true),
+		PretendUserExists:       ptr.To(false),
+		EnableRememberMe:        ptr.To(true),
 		WebAuthnStageRef:        ref("login-passkey"),
 	}}
 	pw := &flowsv1alpha1.PasswordStage{ObjectMeta: meta("login-pw"), Spec: flowsv1alpha1.PasswordStageSpec{
 		Backends:                   []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend", "authentik.sources.ldap.auth.LDAPBackend"},
 		ConfigureFlowRef:           ref("change-pw"),
-		FailedAttemptsBeforeCancel: ptr(int32(3)),
-		AllowShowPassword:          ptr(true),
+		FailedAttemptsBeforeCancel: ptr.To(int32(3)),
+		AllowShowPassword:          ptr.To(true),
 	}}
 	captcha := &flowsv1alpha1.CaptchaStage{ObjectMeta: meta("login-captcha"), Spec: flowsv1alpha1.CaptchaStageSpec{
 		PublicKey:           "10000000-ffff-ffff-ffff-000000000001",
@@ -78,10 +78,10 @@ func login() *fixture {
 		JSURL:               "https://js.hcaptcha.com/1/api.js",
 		APIURL:              "https://api.hcaptcha.com/siteverify",
 		RequestContentType:  flowsv1alpha1.RequestContentTypeJSON,
-		Interactive:         ptr(true),
-		ScoreMinThreshold:   ptr(0.2),
-		ScoreMaxThreshold:   ptr(0.9),
-		ErrorOnInvalidScore: ptr(false),
+		Interactive:         ptr.To(true),
+		ScoreMinThreshold:   ptr.To(0.2),
+		ScoreMaxThreshold:   ptr.To(0.9),
+		ErrorOnInvalidScore: ptr.To(false),
 	}}
 	passkey := &flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: meta("login-passkey"), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
 		NotConfiguredAction: flowsv1alpha1.NotConfiguredActionConfigure,
@@ -94,15 +94,15 @@ func login() *fixture {
 		WebAuthnUserVerification:      "required",
 		WebAuthnHints:                 []flowsv1alpha1.WebAuthnHint{"security-key", "hybrid"},
 		WebAuthnAllowedDeviceTypeRefs: []flowsv1alpha1.LocalObjectReference{{Name: "yubikey"}},
-		EmailOTPThrottlingFactor:      ptr(0.0),
-		SMSOTPThrottlingFactor:        ptr(2.5),
-		TOTPOTPThrottlingFactor:       ptr(1.5),
-		StaticOTPThrottlingFactor:     ptr(0.5),
+		EmailOTPThrottlingFactor:      ptr.To(0.0),
+		SMSOTPThrottlingFactor:        ptr.To(2.5),
+		TOTPOTPThrottlingFactor:       ptr.To(1.5),
+		StaticOTPThrottlingFactor:     ptr.To(0.5),
 	}}
 	mfa := &flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: meta("login-mfa")}
 	session := &flowsv1alpha1.UserLoginStage{ObjectMeta: meta("login-session"), Spec: flowsv1alpha1.UserLoginStageSpec{
 		SessionDuration:        "hours=8",
-		TerminateOtherSessions: ptr(true),
+		TerminateOtherSessions: ptr.To(true),
 		RememberMeOffset:       "days=14",
 		NetworkBinding:         "bind_asn_network",
 		GeoIPBinding:           "bind_continent_country",
@@ -118,7 +118,7 @@ func login() *fixture {
 	}
 	f.bindings[4].Spec.StageRef.Model = "authentik_stages_user_write.userwritestage"
 	b := &f.bindings[1].Spec
-	b.EvaluateOnPlan, b.ReEvaluatePolicies = ptr(true), ptr(false)
+	b.EvaluateOnPlan, b.ReEvaluatePolicies = ptr.To(true), ptr.To(false)
 	b.InvalidResponseAction, b.PolicyEngineMode = "restart_with_context", flowsv1alpha1.PolicyEngineModeAll
 
 	f.objects = []client.Object{

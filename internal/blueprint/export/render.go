@@ -33,6 +33,7 @@ package export
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -317,8 +318,8 @@ func (r *renderer) render(bindings []flowsv1alpha1.FlowStageBinding) (*Result, e
 	slices.SortFunc(res.DependsOn, func(a, b Object) int {
 		return strings.Compare(a.Kind+"\x00"+a.Name, b.Kind+"\x00"+b.Name)
 	})
-	res.MountedSecrets = sortedKeys(r.secrets)
-	res.FlowRefs = sortedKeys(r.flowRefs)
+	res.MountedSecrets = slices.Sorted(maps.Keys(r.secrets))
+	res.FlowRefs = slices.Sorted(maps.Keys(r.flowRefs))
 	return res, nil
 }
 
@@ -635,14 +636,5 @@ func dedupe(names []string) []string {
 			out = append(out, n)
 		}
 	}
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }

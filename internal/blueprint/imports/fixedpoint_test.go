@@ -2,6 +2,7 @@ package imports
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -34,7 +36,7 @@ func odd() []client.Object {
 		return &flowsv1alpha1.FlowStageBinding{ObjectMeta: meta(name), Spec: flowsv1alpha1.FlowStageBindingSpec{
 			TargetRef: flowsv1alpha1.LocalObjectReference{Name: "odd"},
 			StageRef:  flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKind(stageKind), Model: model, Name: stage},
-			Order:     order, EvaluateOnPlan: ptr(true), ReEvaluatePolicies: ptr(false),
+			Order:     order, EvaluateOnPlan: ptr.To(true), ReEvaluatePolicies: ptr.To(false),
 			InvalidResponseAction: "restart_with_context", PolicyEngineMode: flowsv1alpha1.PolicyEngineModeAll,
 		}}
 	}
@@ -50,15 +52,15 @@ func odd() []client.Object {
 			PasswordStageRef: ref("pw"), CaptchaStageRef: ref("captcha"), WebAuthnStageRef: ref("passkey"),
 			RecoveryFlowRef: ref("odd-recovery"), PasswordlessFlowRef: ref("odd"),
 			SourceRefs:       []flowsv1alpha1.LocalObjectReference{{Name: "corp"}},
-			ShowSourceLabels: ptr(true), PretendUserExists: ptr(false),
+			ShowSourceLabels: ptr.To(true), PretendUserExists: ptr.To(false),
 		}},
 		&flowsv1alpha1.PasswordStage{ObjectMeta: meta("pw"), Spec: flowsv1alpha1.PasswordStageSpec{
 			Name: "Team A: password", Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"},
-			FailedAttemptsBeforeCancel: ptr(int32(3)),
+			FailedAttemptsBeforeCancel: ptr.To(int32(3)),
 		}},
 		&flowsv1alpha1.CaptchaStage{ObjectMeta: meta("captcha"), Spec: flowsv1alpha1.CaptchaStageSpec{
 			PublicKey: "site-key", PrivateKeySecretRef: flowsv1alpha1.SecretKeyReference{Name: "captcha-keys", Key: "private.key"},
-			Interactive: ptr(true), ScoreMinThreshold: ptr(0.25),
+			Interactive: ptr.To(true), ScoreMinThreshold: ptr.To(0.25),
 		}},
 		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: meta("passkey"), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
 			Name: "Passkey", NotConfiguredAction: "configure",
@@ -70,7 +72,7 @@ func odd() []client.Object {
 			LastAuthThreshold: "hours=12", WebAuthnUserVerification: "required",
 			WebAuthnHints:                 []flowsv1alpha1.WebAuthnHint{"security-key"},
 			WebAuthnAllowedDeviceTypeRefs: []flowsv1alpha1.LocalObjectReference{{Name: "yubikey"}},
-			TOTPOTPThrottlingFactor:       ptr(2.5),
+			TOTPOTPThrottlingFactor:       ptr.To(2.5),
 		}},
 		&flowsv1alpha1.UserLoginStage{ObjectMeta: meta("login"), Spec: flowsv1alpha1.UserLoginStageSpec{SessionDuration: "hours=8", GeoIPBinding: "bind_continent"}},
 		&flowsv1alpha1.Source{ObjectMeta: meta("corp"), Spec: flowsv1alpha1.SourceSpec{Slug: "Corp_SSO", Name: "Corp"}},
@@ -220,7 +222,7 @@ func TestOddNames(t *testing.T) {
 	} {
 		o, ok := objs[key]
 		if !ok {
-			t.Errorf("no %s among %v", key, sortedKeys(objs))
+			t.Errorf("no %s among %v", key, slices.Sorted(maps.Keys(objs)))
 			continue
 		}
 		if !want(o) {

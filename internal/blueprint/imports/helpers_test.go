@@ -130,5 +130,3 @@ func notesOf(res *Result, c Category) []Note {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -298,14 +297,4 @@ func (im *importer) newObject(kind, name string) client.Object {
 		obj.SetNamespace(im.opts.Namespace)
 	}
 	return obj
-}
-
-// sortedKeys lists a set's keys, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

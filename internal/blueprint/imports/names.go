@@ -3,6 +3,8 @@ package imports
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -137,7 +139,7 @@ func assign(wants map[string]string) map[string]string {
 		exact bool
 	}
 	groups := map[string][]member{}
-	for _, key := range sortedKeys(wants) {
+	for _, key := range slices.Sorted(maps.Keys(wants)) {
 		p := wants[key]
 		cand, exact := p, true
 		if !validName(p) {

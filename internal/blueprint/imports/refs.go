@@ -2,6 +2,7 @@ package imports
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -53,19 +54,28 @@ func (c *converter) flowRef(f *fields, key string, required bool) (*flowsv1alpha
 	return c.flowValue(f, key, v)
 }
 
+// usable says whether t, which f's key names, can be carried: it must be
+// what the key takes (isWhat; else an error: it names t, "which is not"
+// what) and applied (else a note). A t without an identity is an error of
+// its own entry.
+func (c *converter) usable(f *fields, key string, t *entry, isWhat bool, what string) bool {
+	switch {
+	case !isWhat:
+		f.errorf(key, "names %s, which is not %s", t.describe(), what)
+		return false
+	case !t.live():
+		c.note(f.en.e.Pos, CategoryReference, "%s: %s is not carried: it names %s, which is not applied (%s)", f.what, key, t.describe(), t.skip)
+		return false
+	}
+	return true
+}
+
 func (c *converter) flowValue(f *fields, key string, v any) (*flowsv1alpha1.LocalObjectReference, string, bool) {
 	switch v := v.(type) {
 	case ref:
 		t := v.to
-		switch {
-		case t.role != roleFlow:
-			f.errorf(key, "names %s, which is not a flow", t.describe())
-			return nil, "", false
-		case !t.live():
-			c.note(f.en.e.Pos, CategoryReference, "%s: %s is not carried: it names %s, which is not applied (%s)", f.what, key, t.describe(), t.skip)
-			return nil, "", false
-		case t.identity == "":
-			return nil, "", false // the flow's entry is an error already
+		if !c.usable(f, key, t, t.role == roleFlow, "a flow") || t.identity == "" {
+			return nil, "", false // without an identity, the flow's entry is an error already
 		}
 		name := c.im.names.name(familyFlow, t.identity, t.identity, false)
 		return &flowsv1alpha1.LocalObjectReference{Name: name}, t.identity, true
@@ -119,13 +129,10 @@ func (c *converter) stageValue(f *fields, key string, v any) (flowsv1alpha1.Stag
 	switch v := v.(type) {
 	case ref:
 		t := v.to
+		if !c.usable(f, key, t, t.role == roleStage || t.role == roleForeignStage, "a stage") {
+			return none, stagePart{}, false
+		}
 		switch {
-		case t.role != roleStage && t.role != roleForeignStage:
-			f.errorf(key, "names %s, which is not a stage", t.describe())
-			return none, stagePart{}, false
-		case !t.live():
-			c.note(f.en.e.Pos, CategoryReference, "%s: %s is not carried: it names %s, which is not applied (%s)", f.what, key, t.describe(), t.skip)
-			return none, stagePart{}, false
 		case t.identity == "":
 			if t.role == roleStage {
 				return none, stagePart{}, false // the stage's entry is an error already
@@ -174,14 +181,7 @@ func (c *converter) localStageValue(f *fields, key string, kind flowsv1alpha1.St
 	switch v := v.(type) {
 	case ref:
 		t := v.to
-		switch {
-		case t.role != roleStage || t.kind != string(kind):
-			f.errorf(key, "names %s, which is not a %s", t.describe(), kind)
-			return nil
-		case !t.live():
-			c.note(f.en.e.Pos, CategoryReference, "%s: %s is not carried: it names %s, which is not applied (%s)", f.what, key, t.describe(), t.skip)
-			return nil
-		case t.identity == "":
+		if !c.usable(f, key, t, t.role == roleStage && t.kind == string(kind), "a "+string(kind)) || t.identity == "" {
 			return nil
 		}
 		return &flowsv1alpha1.LocalObjectReference{Name: c.im.names.name(familyStage, t.identity, t.identity, false)}
@@ -210,18 +210,9 @@ func (c *converter) localStageValue(f *fields, key string, kind flowsv1alpha1.St
 // files or given here from its slug.
 func (c *converter) sources(f *fields, key string) []flowsv1alpha1.LocalObjectReference {
 	var out []flowsv1alpha1.LocalObjectReference
-	add := func(name string) {
-		for _, r := range out {
-			if r.Name == name {
-				return
-			}
-		}
-		out = append(out, flowsv1alpha1.LocalObjectReference{Name: name})
-	}
 	for i, v := range f.list(key) {
-		k := fmt.Sprintf("%s[%d]", key, i)
-		if name, ok := c.sourceValue(f, k, v); ok {
-			add(name)
+		if name, ok := c.sourceValue(f, fmt.Sprintf("%s[%d]", key, i), v); ok {
+			out = appendRef(out, name)
 		}
 	}
 	return out
@@ -231,14 +222,7 @@ func (c *converter) sourceValue(f *fields, key string, v any) (string, bool) {
 	switch v := v.(type) {
 	case ref:
 		t := v.to
-		switch {
-		case t.role != roleSource:
-			f.errorf(key, "names %s, which is not a source", t.describe())
-			return "", false
-		case !t.live():
-			c.note(f.en.e.Pos, CategoryReference, "%s: %s is not carried: it names %s, which is not applied (%s)", f.what, key, t.describe(), t.skip)
-			return "", false
-		case t.identity == "":
+		if !c.usable(f, key, t, t.role == roleSource, "a source") || t.identity == "" {
 			return "", false
 		}
 		return c.im.names.name(familySource, t.identity, t.identity, false), true
@@ -311,18 +295,15 @@ func (c *converter) deviceTypes(f *fields, key string) []flowsv1alpha1.LocalObje
 			c.d.stubs = append(c.d.stubs, Object{Object: dt, File: c.d.file, Pos: pos, From: fmt.Sprintf("%s %s, allowed by %s", modelDeviceType, aaguid, f.what)})
 			c.note(pos, CategoryDeviceType, "%s: %s is the WebAuthn device type of AAGUID %s: given as WebAuthnDeviceType %s with a placeholder description (set the model's name); if the cluster has a device type of that AAGUID already, leave this one out and name that one", f.what, k, aaguid, name)
 		}
-		if !containsRef(out, name) {
-			out = append(out, flowsv1alpha1.LocalObjectReference{Name: name})
-		}
+		out = appendRef(out, name)
 	}
 	return out
 }
 
-func containsRef(refs []flowsv1alpha1.LocalObjectReference, name string) bool {
-	for _, r := range refs {
-		if r.Name == name {
-			return true
-		}
+// appendRef appends a reference to name unless refs has one.
+func appendRef(refs []flowsv1alpha1.LocalObjectReference, name string) []flowsv1alpha1.LocalObjectReference {
+	if slices.ContainsFunc(refs, func(r flowsv1alpha1.LocalObjectReference) bool { return r.Name == name }) {
+		return refs
 	}
-	return false
+	return append(refs, flowsv1alpha1.LocalObjectReference{Name: name})
 }

@@ -2,11 +2,13 @@ package imports
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/utils/ptr"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
@@ -58,7 +60,7 @@ entries:
     compatibility_mode: !Condition [AND, !Context strict, !Context [other, yes]]
 `), Options{})
 	f := objectsOf(res)["Flow/team-a-login"].(*flowsv1alpha1.Flow)
-	want := flowsv1alpha1.FlowSpec{Name: "Team A: sign in (3 tries)", Title: "Strict", Designation: "authentication", Layout: "sidebar_left", CompatibilityMode: ptr(true)}
+	want := flowsv1alpha1.FlowSpec{Name: "Team A: sign in (3 tries)", Title: "Strict", Designation: "authentication", Layout: "sidebar_left", CompatibilityMode: ptr.To(true)}
 	if diff := cmp.Diff(want, f.Spec); diff != "" {
 		t.Errorf("spec (-want +got):\n%s", diff)
 	}
@@ -304,7 +306,7 @@ entries:
 		t.Error("an absent entry was imported")
 	}
 	if len(res.Objects()) != 3 {
-		t.Errorf("%d objects: %v", len(res.Objects()), sortedKeys(objs))
+		t.Errorf("%d objects: %v", len(res.Objects()), slices.Sorted(maps.Keys(objs)))
 	}
 }
 

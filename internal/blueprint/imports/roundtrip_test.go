@@ -16,6 +16,7 @@ import (
 	"github.com/stagehand-dev/stagehand/internal/blueprint"
 	"github.com/stagehand-dev/stagehand/internal/blueprint/export"
 	"github.com/stagehand-dev/stagehand/internal/blueprint/export/exporttest"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // The files authentik applies together: its defaults directory, each of
@@ -53,7 +54,7 @@ var notCarriedAttrs = map[string][]string{
 // documents add is authentik's default; and the documents have no entry
 // the files do not.
 func TestRoundTrip(t *testing.T) {
-	e := controlPlane(t)
+	e := testenv.Shared(t)
 	ctx := context.Background()
 	for i, g := range roundTripGroups {
 		t.Run(g.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -46,8 +47,6 @@ func ref(name string) *flowsv1alpha1.LocalObjectReference {
 	return &flowsv1alpha1.LocalObjectReference{Name: name}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // Binding binds a stage of a kind to a flow at an order, with UID(n).
 func Binding(namespace, name, flow string, kind flowsv1alpha1.StageKind, stage string, order int32, n int) *flowsv1alpha1.FlowStageBinding {
 	return &flowsv1alpha1.FlowStageBinding{
@@ -71,7 +70,7 @@ func Objects() []client.Object {
 		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "login-2fa", 102), Spec: flowsv1alpha1.FlowSpec{
 			Slug: "custom-login", Name: "Login with 2FA", Title: "Sign in", Designation: flowsv1alpha1.FlowDesignationAuthentication,
 			Background: "https://example.com/background.png", PolicyEngineMode: flowsv1alpha1.PolicyEngineModeAll,
-			CompatibilityMode: ptr(true), Layout: "sidebar_left", DeniedAction: "continue", Authentication: "require_unauthenticated",
+			CompatibilityMode: ptr.To(true), Layout: "sidebar_left", DeniedAction: "continue", Authentication: "require_unauthenticated",
 		}},
 		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "enroll", 103), Spec: flowsv1alpha1.FlowSpec{Title: "Sign up", Designation: flowsv1alpha1.FlowDesignationEnrollment}},
 		&flowsv1alpha1.Flow{ObjectMeta: Meta(ns, "recover", 104), Spec: flowsv1alpha1.FlowSpec{Title: "Recover", Designation: flowsv1alpha1.FlowDesignationRecovery, Background: "/static/dist/assets/images/recovery.jpg"}},
@@ -97,15 +96,15 @@ func Objects() []client.Object {
 			UserFields:              []flowsv1alpha1.UserField{"email", "username", "upn"},
 			PasswordStageRef:        ref("password-full"),
 			CaptchaStageRef:         ref("captcha"),
-			CaseInsensitiveMatching: ptr(false),
-			ShowMatchedUser:         ptr(false),
+			CaseInsensitiveMatching: ptr.To(false),
+			ShowMatchedUser:         ptr.To(false),
 			EnrollmentFlowRef:       ref("enroll"),
 			RecoveryFlowRef:         ref("recover"),
 			PasswordlessFlowRef:     ref("passwordless"),
 			SourceRefs:              []flowsv1alpha1.LocalObjectReference{{Name: "google"}, {Name: "no-such-source"}, {Name: "github"}},
-			ShowSourceLabels:        ptr(true),
-			PretendUserExists:       ptr(false),
-			EnableRememberMe:        ptr(true),
+			ShowSourceLabels:        ptr.To(true),
+			PretendUserExists:       ptr.To(false),
+			EnableRememberMe:        ptr.To(true),
 			WebAuthnStageRef:        ref("validate-full"),
 		}},
 		Binding(ns, "default-authentication-flow-identification", "default-authentication-flow", flowsv1alpha1.StageKindIdentification, "identification-full", 10, 201),
@@ -139,8 +138,8 @@ func Objects() []client.Object {
 				"authentik.sources.ldap.auth.LDAPBackend", "authentik.sources.kerberos.auth.KerberosBackend",
 			},
 			ConfigureFlowRef:           ref("password-change"),
-			FailedAttemptsBeforeCancel: ptr(int32(3)),
-			AllowShowPassword:          ptr(true),
+			FailedAttemptsBeforeCancel: ptr.To(int32(3)),
+			AllowShowPassword:          ptr.To(true),
 		}},
 		Binding(ns, "default-authentication-flow-password", "default-authentication-flow", flowsv1alpha1.StageKindPassword, "password-full", 20, 206),
 		Binding(ns, "login-2fa-password", "login-2fa", flowsv1alpha1.StageKindPassword, "password-full", 20, 207),
@@ -156,10 +155,10 @@ func Objects() []client.Object {
 		// types among existing ones.
 		&flowsv1alpha1.AuthenticatorValidateStage{ObjectMeta: Meta(ns, "validate-full", 3), Spec: flowsv1alpha1.AuthenticatorValidateStageSpec{
 			WebAuthnHints:             []flowsv1alpha1.WebAuthnHint{"security-key", "hybrid"},
-			EmailOTPThrottlingFactor:  ptr(0.0),
-			SMSOTPThrottlingFactor:    ptr(2.5),
-			TOTPOTPThrottlingFactor:   ptr(0.5),
-			StaticOTPThrottlingFactor: ptr(3.0),
+			EmailOTPThrottlingFactor:  ptr.To(0.0),
+			SMSOTPThrottlingFactor:    ptr.To(2.5),
+			TOTPOTPThrottlingFactor:   ptr.To(0.5),
+			StaticOTPThrottlingFactor: ptr.To(3.0),
 			NotConfiguredAction:       flowsv1alpha1.NotConfiguredActionConfigure,
 			DeviceClasses:             []flowsv1alpha1.DeviceClass{"totp", "webauthn"},
 			ConfigurationStageRefs: []flowsv1alpha1.StageReference{
@@ -187,17 +186,17 @@ func Objects() []client.Object {
 			JSURL:               "https://challenges.cloudflare.com/turnstile/v0/api.js",
 			APIURL:              "https://challenges.cloudflare.com/turnstile/v0/siteverify",
 			RequestContentType:  flowsv1alpha1.RequestContentTypeJSON,
-			Interactive:         ptr(true),
-			ScoreMinThreshold:   ptr(0.0),
-			ScoreMaxThreshold:   ptr(0.75),
-			ErrorOnInvalidScore: ptr(false),
+			Interactive:         ptr.To(true),
+			ScoreMinThreshold:   ptr.To(0.0),
+			ScoreMaxThreshold:   ptr.To(0.75),
+			ErrorOnInvalidScore: ptr.To(false),
 		}},
 		&flowsv1alpha1.FlowStageBinding{ObjectMeta: Meta(ns, "recover-captcha", 210), Spec: flowsv1alpha1.FlowStageBindingSpec{
 			TargetRef:             flowsv1alpha1.LocalObjectReference{Name: "recover"},
 			StageRef:              flowsv1alpha1.StageReference{Kind: flowsv1alpha1.StageKindCaptcha, Name: "captcha-full"},
 			Order:                 -5,
-			EvaluateOnPlan:        ptr(true),
-			ReEvaluatePolicies:    ptr(false),
+			EvaluateOnPlan:        ptr.To(true),
+			ReEvaluatePolicies:    ptr.To(false),
 			InvalidResponseAction: "restart_with_context",
 			PolicyEngineMode:      flowsv1alpha1.PolicyEngineModeAll,
 		}},
@@ -206,7 +205,7 @@ func Objects() []client.Object {
 		// the defaults, bound to none.
 		&flowsv1alpha1.UserLoginStage{ObjectMeta: Meta(ns, "user-login-full", 8), Spec: flowsv1alpha1.UserLoginStageSpec{
 			SessionDuration:        "hours=8",
-			TerminateOtherSessions: ptr(true),
+			TerminateOtherSessions: ptr.To(true),
 			RememberMeOffset:       "days=7;hours=12",
 			NetworkBinding:         "bind_asn_network",
 			GeoIPBinding:           "bind_continent_country",
