@@ -83,7 +83,7 @@ type Options struct {
 	ApplyFirst []string
 
 	// Absent entries delete objects the cluster no longer declares (see
-	// blueprint.Removed, AbsentFlow, AbsentStage, AbsentBinding). They are
+	// blueprint.Removed). They are
 	// written after every other entry, in the order given. Each must have
 	// state absent and stand on its own (no !KeyOf). One whose object this
 	// document declares is not written (Result.IgnoredAbsent lists it): a

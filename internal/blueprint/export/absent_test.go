@@ -4,19 +4,9 @@ import (
 	"github.com/stagehand-dev/stagehand/internal/blueprint"
 )
 
-// Deleting in authentik what was deleted in the cluster. authentik does
-// not delete an object when the entry that created it leaves a blueprint:
-// the document must say so, with an entry of state absent that finds the
-// object by its identifiers. These build such entries, in the form
-// blueprint.Removed gives them (every reference a !Find, so the entry means
-// the same in any document); pass them in Options.Absent.
-//
-// Deleting is the one thing a document can do that no later apply undoes.
-// Before publishing an absent entry, the caller must know that nothing
-// else declares the object: a stage left this flow's document, but another
-// flow's document may still bind it (its entry there says present; two
-// documents, one saying present and one absent, would fight on every
-// apply).
+// Absent entries for Options.Absent, built by hand in the form the
+// controller's blueprint.Removed gives them: every reference a !Find, so
+// that the entry means the same in any document.
 
 // AbsentFlow deletes the flow whose slug is slug; authentik deletes its
 // bindings with it.
