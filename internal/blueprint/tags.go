@@ -57,6 +57,32 @@ func FindBy(model, field string, value any) *Find {
 	return &Find{Model: model, Conditions: []FindCondition{{Field: field, Value: value}}}
 }
 
+// Null is how a document writes an unset reference to an object of model:
+// !Find [model, [pk, null]], the object whose primary key is null. There
+// is none, in any database (Django reads pk=None as "pk IS NULL"), so
+// authentik resolves it to None, as it would a null, and its serializer
+// sets the reference to nothing, clearing one set before. A plain null
+// does that too, but authentik's blueprint schema (blueprints/schema.json)
+// has no null for a foreign key: the schema wants a string there, as a
+// validator sees a tag, and leaving the key out would not clear anything
+// (authentik updates only the fields an entry gives).
+func Null(model string) *Find { return FindBy(model, "pk", nil) }
+
+// IsNull reports whether v is a !Find that finds nothing whatever the
+// database holds: one that asks for a null primary key (see Null).
+func IsNull(v any) bool {
+	f, ok := v.(*Find)
+	if !ok || f.Object {
+		return false
+	}
+	for _, c := range f.Conditions {
+		if (c.Field == "pk" || c.Field == "pk__exact") && c.Value == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Context (!Context key or !Context [key, default]) is the value of key in
 // the blueprint's context (the document's own, merged with the one its
 // BlueprintInstance gives), or the default.

@@ -46,7 +46,7 @@ func TestDefaults(t *testing.T) {
 	res := mustRender(t, f, Options{})
 	check := func(model, name string, required blueprint.Map) {
 		want := append(slices.Clone(required), authentikDefaults[model]...)
-		got := attrsOf(t, res.Blueprint, model, name)
+		got := exporttest.Applied(attrsOf(t, res.Blueprint, model, name))
 		if !blueprint.Equal(got, want) {
 			t.Errorf("%s %s:\n got %s\nwant %s", model, name, blueprint.Show(got), blueprint.Show(want))
 		}
@@ -235,7 +235,7 @@ func compareAttrs(t *testing.T, what string, theirs *blueprint.Blueprint, e *blu
 	}
 	for _, f := range their {
 		got, ok := our.Get(f.Key)
-		if !ok || !blueprint.Equal(got, f.Value) {
+		if !ok || !blueprint.Equal(exporttest.Applied(got), exporttest.Applied(f.Value)) {
 			t.Errorf("%s: %s is %s; authentik's is %s", what, f.Key, blueprint.Show(got), blueprint.Show(f.Value))
 		}
 	}
@@ -246,7 +246,7 @@ func compareAttrs(t *testing.T, what string, theirs *blueprint.Blueprint, e *blu
 		def, known := authentikDefaults[e.Model].Get(f.Key)
 		if !known {
 			t.Errorf("%s: stagehand writes %s, which authentik's document does not, and whose default the test does not know", what, f.Key)
-		} else if !blueprint.Equal(f.Value, def) {
+		} else if !blueprint.Equal(exporttest.Applied(f.Value), def) {
 			t.Errorf("%s: stagehand writes %s: %s, which authentik's document leaves to its default, %s", what, f.Key, blueprint.Show(f.Value), blueprint.Show(def))
 		}
 	}

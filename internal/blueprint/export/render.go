@@ -507,11 +507,12 @@ func (r *renderer) stageRef(ref flowsv1alpha1.StageReference) any {
 	return &blueprint.KeyOf{ID: s.id}
 }
 
-// flowRef is the value of a reference to a flow: null when unset, !KeyOf
-// flow for this very flow, else a !Find of the flow by its slug.
+// flowRef is the value of a reference to a flow: blueprint.Null when
+// unset, !KeyOf flow for this very flow, else a !Find of the flow by its
+// slug.
 func (r *renderer) flowRef(ref *flowsv1alpha1.LocalObjectReference, by string) (any, error) {
 	if ref == nil {
-		return nil, nil
+		return blueprint.Null(modelFlow), nil
 	}
 	if ref.Name == r.flow.Name {
 		return &blueprint.KeyOf{ID: flowEntryID}, nil

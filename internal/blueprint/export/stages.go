@@ -217,10 +217,11 @@ func userLoginAttrs(_ *renderer, s *flowsv1alpha1.UserLoginStage) (blueprint.Map
 	}, nil
 }
 
-// localStage is a reference to a stage of the document by name, or null.
+// localStage is a reference to a stage of the document by name, or, when
+// unset, blueprint.Null of the stage's model.
 func (r *renderer) localStage(kind flowsv1alpha1.StageKind, ref *flowsv1alpha1.LocalObjectReference) any {
 	if ref == nil {
-		return nil
+		return blueprint.Null(mustModel(string(kind)))
 	}
 	return r.stageRef(flowsv1alpha1.StageReference{Kind: kind, Name: ref.Name})
 }

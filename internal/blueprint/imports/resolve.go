@@ -176,6 +176,12 @@ func (r *resolver) find(f *blueprint.Find, depth int) any {
 			return unresolved{tag: f, why: "!Find depends on " + why(val)}
 		}
 		out.conds = append(out.conds, cond{field: field, value: val})
+		if (field == "pk" || field == "pk__exact") && val == nil {
+			// No object has a null primary key: authentik finds nothing
+			// and resolves the tag to null (blueprint.Null, how stagehand
+			// writes an unset reference).
+			return nil
+		}
 	}
 	if r.noFind {
 		return unresolved{tag: f, why: "!Find is resolved later"}

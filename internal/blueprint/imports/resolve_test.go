@@ -397,3 +397,38 @@ func TestContextLoops(t *testing.T) {
 	mustHaveNote(t, res, CategoryTag, "session_duration is not carried: !Context self refers to itself")
 	mustHaveNote(t, res, CategoryTag, "remember_device is not carried: the documents' values expand to too many values")
 }
+
+// A !Find of a null primary key finds nothing, in any database: authentik
+// resolves it to null, which is how stagehand's documents write an unset
+// reference (blueprint.Null). The import reads it as unset, without a note.
+func TestFindOfNullPK(t *testing.T) {
+	res := mustImport(t, inline("null.yaml", `version: 1
+entries:
+- model: authentik_stages_password.passwordstage
+  identifiers: {name: pw}
+  attrs:
+    backends: [authentik.core.auth.InbuiltBackend]
+    configure_flow: !Find [authentik_flows.flow, [pk, null]]
+- model: authentik_stages_identification.identificationstage
+  identifiers: {name: id}
+  attrs:
+    user_fields: [username]
+    password_stage: !Find [authentik_stages_password.passwordstage, [pk, null]]
+    captcha_stage: !Find [authentik_stages_captcha.captchastage, [pk__exact, null]]
+    recovery_flow: !Find [authentik_flows.flow, [pk, null]]
+    webauthn_stage: !Find [authentik_stages_authenticator_validate.authenticatorvalidatestage, [pk, null]]
+`), Options{})
+	objs := objectsOf(res)
+	if pw := objs["PasswordStage/pw"].(*flowsv1alpha1.PasswordStage); pw.Spec.ConfigureFlowRef != nil {
+		t.Errorf("configureFlowRef %+v, want unset", pw.Spec.ConfigureFlowRef)
+	}
+	id := objs["IdentificationStage/id"].(*flowsv1alpha1.IdentificationStage).Spec
+	if id.PasswordStageRef != nil || id.CaptchaStageRef != nil || id.RecoveryFlowRef != nil || id.WebAuthnStageRef != nil {
+		t.Errorf("references %+v %+v %+v %+v, want all unset", id.PasswordStageRef, id.CaptchaStageRef, id.RecoveryFlowRef, id.WebAuthnStageRef)
+	}
+	for _, f := range res.Files {
+		for _, n := range f.Notes {
+			t.Errorf("note: %s", n)
+		}
+	}
+}

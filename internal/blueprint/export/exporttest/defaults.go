@@ -76,3 +76,28 @@ var AuthentikDefaults = map[string]blueprint.Map{
 		{Key: "remember_device", Value: "days=30"},
 	},
 }
+
+// Applied is v as authentik's serializers receive it, for comparing a
+// rendered value with authentik's default: every blueprint.Null (an unset
+// reference, a !Find that finds nothing) is the null authentik resolves it
+// to. Other tags are left as they are.
+func Applied(v any) any {
+	switch v := v.(type) {
+	case blueprint.Map:
+		out := make(blueprint.Map, len(v))
+		for i, f := range v {
+			out[i] = blueprint.Field{Key: f.Key, Value: Applied(f.Value)}
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = Applied(e)
+		}
+		return out
+	}
+	if blueprint.IsNull(v) {
+		return nil
+	}
+	return v
+}
