@@ -2,6 +2,10 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,14 +13,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
 
 const (
-	notFound = flowsv1alpha1.ReasonReferenceNotFound
-	resolves = flowsv1alpha1.ReasonResolved
+	notFound   = flowsv1alpha1.ReasonReferenceNotFound
+	resolves   = flowsv1alpha1.ReasonResolved
+	notChecked = flowsv1alpha1.ReasonNotChecked
 )
 
 // A stage applied before the objects it names reports each missing one,
@@ -400,8 +406,10 @@ func seriesCount(e eventsv1.Event) int32 {
 
 // A binding may name a stage that lives only in authentik (by model and
 // name): stagehand cannot check it, so the binding is Ready once its flow
-// exists, says the stage is external, and the flow's plan lists it by model.
-// A validate stage's configuration stages may be such stages too.
+// exists, with a reason of its own (NotChecked) that names the stage, kubectl
+// get shows the model where a kind would be, and the flow's plan lists it
+// by model. A validate stage's configuration stages may be such stages too;
+// a flow that binds a NotChecked stage is NotChecked itself.
 func TestExternalStages(t *testing.T) {
 	ns := namespace(t)
 	flow := newFlow(ns, "enroll", flowsv1alpha1.FlowDesignationEnrollment)
@@ -410,20 +418,76 @@ func TestExternalStages(t *testing.T) {
 	write.Spec.StageRef.Model = "authentik_stages_user_write.userwritestage"
 	create(t, flow, login, write, newBinding(ns, "enroll-login", "enroll", flowsv1alpha1.StageKindUserLogin, "login", 20))
 
-	expectReady(t, write, metav1.ConditionTrue, resolves,
+	expectReady(t, write, metav1.ConditionTrue, notChecked,
 		`authentik stage authentik_stages_user_write.userwritestage "default-source-enrollment-write" (spec.stageRef)`, "not checked")
 	expectReady(t, login, metav1.ConditionTrue, resolves, "No references to resolve")
-	expectReady(t, flow, metav1.ConditionTrue, resolves, "All 2 stages are Ready, 1 of them external")
+	expectReady(t, flow, metav1.ConditionTrue, notChecked, "All 2 stages are Ready, 1 of them external")
 	expectPlan(t, flow,
 		flowsv1alpha1.FlowPlanStage{Order: 10, Model: "authentik_stages_user_write.userwritestage", Name: "default-source-enrollment-write", Binding: "enroll-write", Ready: true},
 		planStage(20, flowsv1alpha1.StageKindUserLogin, "login", "enroll-login", true),
 	)
+	for name, want := range map[string]string{"enroll-write": "authentik_stages_user_write.userwritestage", "enroll-login": "UserLoginStage"} {
+		if got := printedColumn(t, "flowstagebindings", ns, name, "Stage Kind"); got != want {
+			t.Errorf("kubectl get fsb %s: Stage Kind %q, want %q", name, got, want)
+		}
+	}
 
 	mfa := newValidateStage(ns, "mfa")
 	mfa.Spec.NotConfiguredAction = flowsv1alpha1.NotConfiguredActionConfigure
-	mfa.Spec.ConfigurationStageRefs = []flowsv1alpha1.StageReference{{Model: "authentik_stages_authenticator_totp.authenticatortotpstage", Name: "default-authenticator-totp-setup"}}
+	mfa.Spec.ConfigurationStageRefs = []flowsv1alpha1.StageReference{
+		{Model: "authentik_stages_authenticator_totp.authenticatortotpstage", Name: "default-authenticator-totp-setup"},
+		{Model: "authentik_stages_authenticator_webauthn.authenticatorwebauthnstage", Name: "default-authenticator-webauthn-setup"},
+	}
 	create(t, mfa)
-	expectReady(t, mfa, metav1.ConditionTrue, resolves, "1 of them external")
+	expectReady(t, mfa, metav1.ConditionTrue, notChecked, "All 2 references resolve, 2 of them external",
+		`authentik stage authentik_stages_authenticator_totp.authenticatortotpstage "default-authenticator-totp-setup" (spec.configurationStageRefs[0])`)
+
+	// Bound, the validate stage makes its flow NotChecked; unbound, the
+	// flow is back to what its own bindings say.
+	other := newFlow(ns, "mfa-flow", flowsv1alpha1.FlowDesignationAuthentication)
+	mfaBinding := newBinding(ns, "mfa-flow-mfa", "mfa-flow", flowsv1alpha1.StageKindAuthenticatorValidate, "mfa", 10)
+	create(t, other, mfaBinding)
+	expectReady(t, mfaBinding, metav1.ConditionTrue, resolves)
+	expectReady(t, other, metav1.ConditionTrue, notChecked, `AuthenticatorValidateStage "mfa" (order 10, FlowStageBinding "mfa-flow-mfa") refers to stages that live only in authentik, not checked`)
+	update(t, mfa, func(s *flowsv1alpha1.AuthenticatorValidateStage) {
+		s.Spec.NotConfiguredAction = flowsv1alpha1.NotConfiguredActionSkip
+		s.Spec.ConfigurationStageRefs = nil
+	})
+	expectReady(t, mfa, metav1.ConditionTrue, resolves)
+	expectReady(t, other, metav1.ConditionTrue, resolves, "The stage is Ready")
+}
+
+// printedColumn is the cell of column in the row kubectl get prints for
+// the object: the API server's Table of it.
+func printedColumn(t *testing.T, resource, ns, name, column string) string {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("%s/apis/%s/namespaces/%s/%s/%s", strings.TrimSuffix(env.Config.Host, "/"), flowsv1alpha1.GroupVersion, ns, resource, name)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var table metav1.Table
+	if err := json.NewDecoder(resp.Body).Decode(&table); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s as a Table: %d, %v", url, resp.StatusCode, err)
+	}
+	for i, c := range table.ColumnDefinitions {
+		if c.Name == column && len(table.Rows) == 1 && i < len(table.Rows[0].Cells) {
+			s, _ := table.Rows[0].Cells[i].(string)
+			return s
+		}
+	}
+	t.Fatalf("GET %s as a Table: no column %q in %d row(s)", url, column, len(table.Rows))
+	return ""
 }
 
 // A stage that is not found is looked for in the referring object's

@@ -109,7 +109,9 @@ func slugOf(o client.Object) string { return refs.SlugKey(o.(*flowsv1alpha1.Flow
 // The plan lists every binding, by order then binding name, colliding ones
 // included. The flow is Ready when every binding is Ready and every bound
 // stage exists and is Ready, and no two bindings bind the same stage at the
-// same order (BindingConflict, which authentik refuses).
+// same order (BindingConflict, which authentik refuses); NotChecked when a
+// binding binds a stage that lives only in authentik, or a bound stage is
+// NotChecked itself.
 func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]client.Object) ([]flowsv1alpha1.FlowPlanStage, metav1.Condition) {
 	sorted := make([]*flowsv1alpha1.FlowStageBinding, len(bindings))
 	for i := range bindings {
@@ -133,6 +135,9 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 		bySlot    = map[slot][]string{}
 		conflicts []string
 		external  int
+		// unchecked names the bound stages that are NotChecked themselves
+		// (a validate stage's configuration stage by model).
+		unchecked []string
 	)
 	for _, b := range sorted {
 		ref := b.Spec.StageRef
@@ -155,6 +160,9 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 			notReady = append(notReady, fmt.Sprintf("%s %q (order %d) not Ready", flowsv1alpha1.KindFlowStageBinding, b.Name, b.Spec.Order))
 		default:
 			ready = true
+			if isNotChecked(stage) {
+				unchecked = append(unchecked, fmt.Sprintf("%s %q (%s) refers to stages that live only in authentik, not checked", ref.Kind, ref.Name, where))
+			}
 		}
 		plan = append(plan, flowsv1alpha1.FlowPlanStage{
 			Order:   b.Spec.Order,
@@ -197,6 +205,10 @@ func flowPlan(bindings []flowsv1alpha1.FlowStageBinding, stages map[string]clien
 		}
 		if external > 0 {
 			ready.Message += ", " + externalNote(external)
+		}
+		if external > 0 || len(unchecked) > 0 {
+			ready.Reason = flowsv1alpha1.ReasonNotChecked
+			ready.Message = joinLimited(append([]string{ready.Message}, unchecked...), maxMessage)
 		}
 	}
 	if len(plan) > maxPlan {

@@ -58,7 +58,9 @@ type warning struct {
 
 // readyFromReferences is the Ready condition of an object whose readiness is
 // that every reference it makes resolves to a usable object. Its message
-// names every reference that does not, by kind, name and field.
+// names every reference that does not, by kind, name and field. A reference
+// to a stage that lives only in authentik is taken on trust: Ready, with
+// reason NotChecked and the reference named.
 func readyFromReferences(rs []resolved) metav1.Condition {
 	var problems, external []string
 	reason := ""
@@ -92,13 +94,15 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 	default:
 		msg = fmt.Sprintf("All %d references resolve", len(rs))
 	}
+	reason = flowsv1alpha1.ReasonResolved
 	if len(external) > 0 {
+		reason = flowsv1alpha1.ReasonNotChecked
 		msg = joinLimited(append([]string{msg + ", " + externalNote(len(external))}, external...), maxMessage)
 	}
 	return metav1.Condition{
 		Type:    flowsv1alpha1.ConditionReady,
 		Status:  metav1.ConditionTrue,
-		Reason:  flowsv1alpha1.ReasonResolved,
+		Reason:  reason,
 		Message: msg,
 	}
 }

@@ -66,7 +66,7 @@ func TestReadyFromReferences(t *testing.T) {
 		{
 			"an external stage is taken on trust, and said to be",
 			[]resolved{found(password), {Reference: refs.Reference{Field: "spec.stageRef", Model: "authentik_stages_user_write.userwritestage", Namespace: "ns", Name: "write"}}},
-			metav1.ConditionTrue, flowsv1alpha1.ReasonResolved,
+			metav1.ConditionTrue, flowsv1alpha1.ReasonNotChecked,
 			`All 2 references resolve, 1 of them external (a stage that lives only in authentik, not checked); authentik stage authentik_stages_user_write.userwritestage "write" (spec.stageRef)`,
 		},
 		{
@@ -554,8 +554,18 @@ func TestFlowPlan(t *testing.T) {
 				plan(10, ident, "id", "b", true),
 				{Order: 20, Model: "authentik_stages_user_write.userwritestage", Name: "default-source-enrollment-write", Binding: "w", Ready: true},
 			},
-			status: metav1.ConditionTrue, reason: flowsv1alpha1.ReasonResolved,
+			status: metav1.ConditionTrue, reason: flowsv1alpha1.ReasonNotChecked,
 			message: `All 2 stages are Ready, 1 of them external (a stage that lives only in authentik, not checked)`,
+		},
+		{
+			name:     "all Ready, one stage NotChecked itself",
+			bindings: []flowsv1alpha1.FlowStageBinding{binding("b", ident, "id", 10, true), binding("c", password, "pw", 20, true)},
+			stages: stages(identKey, readyIdent, passwordKey, &flowsv1alpha1.PasswordStage{Status: flowsv1alpha1.Status{Conditions: []metav1.Condition{
+				{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: flowsv1alpha1.ReasonNotChecked},
+			}}}),
+			plan:   []flowsv1alpha1.FlowPlanStage{plan(10, ident, "id", "b", true), plan(20, password, "pw", "c", true)},
+			status: metav1.ConditionTrue, reason: flowsv1alpha1.ReasonNotChecked,
+			message: `All 2 stages are Ready; PasswordStage "pw" (order 20, FlowStageBinding "c") refers to stages that live only in authentik, not checked`,
 		},
 		{
 			name: "colliding bindings are listed and reported",

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -116,9 +117,10 @@ var onExistence = predicate.Funcs{
 }
 
 // onReadiness passes creations, deletions and changes of the Ready
-// condition's status: for a Flow watching its stages.
+// condition's status, or of whether it is NotChecked: for a Flow watching
+// its stages.
 var onReadiness = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool { return isReady(e.ObjectOld) != isReady(e.ObjectNew) },
+	UpdateFunc: func(e event.UpdateEvent) bool { return readiness(e.ObjectOld) != readiness(e.ObjectNew) },
 }
 
 // onSpecOrReadiness passes spec changes too: for a Flow watching its
@@ -127,7 +129,32 @@ var onSpecOrReadiness = predicate.Or[client.Object](predicate.GenerationChangedP
 
 // isReady tells whether obj, a stagehand object, has a Ready condition that
 // is True.
-func isReady(obj client.Object) bool {
+func isReady(obj client.Object) bool { return readiness(obj) != readinessNone }
+
+// isNotChecked tells whether obj is Ready with reason NotChecked.
+func isNotChecked(obj client.Object) bool { return readiness(obj) == readinessNotChecked }
+
+// Readiness as a watcher sees it: a Flow's Ready condition follows its
+// stages' and bindings' readiness, and whether they are NotChecked.
+const (
+	readinessNone       = ""
+	readinessReady      = flowsv1alpha1.ReasonResolved
+	readinessNotChecked = flowsv1alpha1.ReasonNotChecked
+)
+
+// readiness is obj's: readinessNone (not Ready), readinessReady, or
+// readinessNotChecked (Ready, with a reference stagehand cannot check).
+func readiness(obj client.Object) string {
 	o, ok := obj.(flowsv1alpha1.Object)
-	return ok && meta.IsStatusConditionTrue(o.GetConditions(), flowsv1alpha1.ConditionReady)
+	if !ok {
+		return readinessNone
+	}
+	c := meta.FindStatusCondition(o.GetConditions(), flowsv1alpha1.ConditionReady)
+	switch {
+	case c == nil || c.Status != metav1.ConditionTrue:
+		return readinessNone
+	case c.Reason == flowsv1alpha1.ReasonNotChecked:
+		return readinessNotChecked
+	}
+	return readinessReady
 }

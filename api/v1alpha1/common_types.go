@@ -36,6 +36,15 @@ const (
 	// ReasonResolved: every reference resolves; the object is Ready.
 	ReasonResolved = "Resolved"
 
+	// ReasonNotChecked: the object is Ready as far as stagehand can tell,
+	// but at least one reference names a stage that lives only in authentik
+	// (a stageRef or configurationStageRefs entry by model), or, for a Flow,
+	// one of its stages is NotChecked. stagehand cannot see authentik's
+	// stages, so it does not check that such a stage exists, nor that it is
+	// of that model; authentik finds it by name when it applies the flow's
+	// blueprint. The message names each such reference.
+	ReasonNotChecked = "NotChecked"
+
 	// ReasonReferenceNotFound: at least one referenced object does not exist.
 	// The message names each missing reference by kind and name.
 	ReasonReferenceNotFound = "ReferenceNotFound"

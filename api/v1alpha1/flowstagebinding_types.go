@@ -58,13 +58,14 @@ type FlowStageBindingSpec struct {
 }
 
 // FlowStageBinding puts a stage into a flow at an order. A stage's flow_set
-// in the API lists the flows of its bindings.
+// in the API lists the flows of its bindings. kubectl get shows the stage's
+// kind, or, for a stage that lives only in authentik, its model.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=fsb,categories={stagehand}
 // +kubebuilder:printcolumn:name="Flow",type=string,JSONPath=`.spec.targetRef.name`
-// +kubebuilder:printcolumn:name="Stage Kind",type=string,JSONPath=`.spec.stageRef.kind`
+// +kubebuilder:printcolumn:name="Stage Kind",type=string,JSONPath=`.spec.stageRef['kind','model']`
 // +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.spec.stageRef.name`
 // +kubebuilder:printcolumn:name="Order",type=integer,JSONPath=`.spec.order`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
