@@ -302,7 +302,7 @@ func authenticatorValidateEndpoint() endpoint {
 			choiceFilter("not_configured_action",
 				[]string{string(flowsv1alpha1.NotConfiguredActionSkip), string(flowsv1alpha1.NotConfiguredActionDeny), string(flowsv1alpha1.NotConfiguredActionConfigure)},
 				func(r *R) string { return string(r.NotConfiguredAction) }),
-			multiRefFilter("configuration_stages", targetAnyStage, func(r *R) []string { return r.ConfigurationStages }),
+			multiRefFilter("configuration_stages", targetAnyStage, func(r *R) []string { return r.ownConfigurationStages }),
 		},
 		map[string]func(a, b *R) int{
 			"not_configured_action":        by(func(r *R) flowsv1alpha1.NotConfiguredAction { return r.NotConfiguredAction }),

@@ -85,18 +85,26 @@ type PasswordStage struct {
 // 2025.12).
 type AuthenticatorValidateStage struct {
 	stageMeta
-	NotConfiguredAction           flowsv1alpha1.NotConfiguredAction `json:"not_configured_action"`
-	DeviceClasses                 []flowsv1alpha1.DeviceClass       `json:"device_classes"`
-	ConfigurationStages           []string                          `json:"configuration_stages"`
-	LastAuthThreshold             string                            `json:"last_auth_threshold"`
-	WebAuthnUserVerification      flowsv1alpha1.UserVerification    `json:"webauthn_user_verification"`
-	WebAuthnHints                 []flowsv1alpha1.WebAuthnHint      `json:"webauthn_hints"`
-	WebAuthnAllowedDeviceTypes    []string                          `json:"webauthn_allowed_device_types"`
-	WebAuthnAllowedDeviceTypesObj []WebAuthnDeviceType              `json:"webauthn_allowed_device_types_obj"`
-	EmailOTPThrottlingFactor      pyFloat                           `json:"email_otp_throttling_factor"`
-	SMSOTPThrottlingFactor        pyFloat                           `json:"sms_otp_throttling_factor"`
-	TOTPOTPThrottlingFactor       pyFloat                           `json:"totp_otp_throttling_factor"`
-	StaticOTPThrottlingFactor     pyFloat                           `json:"static_otp_throttling_factor"`
+	NotConfiguredAction flowsv1alpha1.NotConfiguredAction `json:"not_configured_action"`
+	DeviceClasses       []flowsv1alpha1.DeviceClass       `json:"device_classes"`
+	// ConfigurationStages is nil, and left out of the body, when a
+	// configuration stage lives only in authentik (by model): stagehand has
+	// no pk to send for it, and a list without it would say what is not so.
+	ConfigurationStages           *[]string                      `json:"configuration_stages,omitempty"`
+	LastAuthThreshold             string                         `json:"last_auth_threshold"`
+	WebAuthnUserVerification      flowsv1alpha1.UserVerification `json:"webauthn_user_verification"`
+	WebAuthnHints                 []flowsv1alpha1.WebAuthnHint   `json:"webauthn_hints"`
+	WebAuthnAllowedDeviceTypes    []string                       `json:"webauthn_allowed_device_types"`
+	WebAuthnAllowedDeviceTypesObj []WebAuthnDeviceType           `json:"webauthn_allowed_device_types_obj"`
+	EmailOTPThrottlingFactor      pyFloat                        `json:"email_otp_throttling_factor"`
+	SMSOTPThrottlingFactor        pyFloat                        `json:"sms_otp_throttling_factor"`
+	TOTPOTPThrottlingFactor       pyFloat                        `json:"totp_otp_throttling_factor"`
+	StaticOTPThrottlingFactor     pyFloat                        `json:"static_otp_throttling_factor"`
+
+	// ownConfigurationStages are the pks of the configuration stages that
+	// are stagehand objects, served or not: what the configuration_stages
+	// filter matches.
+	ownConfigurationStages []string
 }
 
 // WebAuthnDeviceType is authentik's WebAuthnDeviceTypeSerializer.
@@ -404,7 +412,6 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 		stageMeta:                     meta(stageInfos[flowsv1alpha1.StageKindAuthenticatorValidate], s),
 		NotConfiguredAction:           sp.NotConfiguredAction,
 		DeviceClasses:                 classes,
-		ConfigurationStages:           make([]string, 0, len(sp.ConfigurationStageRefs)),
 		LastAuthThreshold:             orDefault(string(sp.LastAuthThreshold), flowsv1alpha1.DefaultLastAuthThreshold),
 		WebAuthnUserVerification:      sp.WebAuthnUserVerification,
 		WebAuthnHints:                 nonNil(sp.WebAuthnHints),
@@ -421,17 +428,23 @@ func (rv *resolver) authenticatorValidate(ctx context.Context, s *flowsv1alpha1.
 	if out.WebAuthnUserVerification == "" {
 		out.WebAuthnUserVerification = defaultUserVerification
 	}
+	external := false
+	out.ownConfigurationStages = make([]string, 0, len(sp.ConfigurationStageRefs))
 	for _, r := range sp.ConfigurationStageRefs {
 		if r.IsExternal() {
-			continue // a stage only authentik knows: it has no uid here
+			external = true // a stage only authentik knows: it has no uid here
+			continue
 		}
 		obj, err := flowsv1alpha1.New(string(r.Kind))
 		if err != nil {
 			continue // admission allows only the stage kinds
 		}
 		if uid := e.uid(rv.uidOf(ctx, obj, s.Namespace, r.Name)); uid != nil {
-			out.ConfigurationStages = append(out.ConfigurationStages, *uid)
+			out.ownConfigurationStages = append(out.ownConfigurationStages, *uid)
 		}
+	}
+	if !external {
+		out.ConfigurationStages = &out.ownConfigurationStages
 	}
 	var dt flowsv1alpha1.WebAuthnDeviceType
 	for _, r := range sp.WebAuthnAllowedDeviceTypeRefs {
