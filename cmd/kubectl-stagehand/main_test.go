@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -155,4 +157,132 @@ func TestBinary(t *testing.T) {
 	if !strings.Contains(stderr.String(), "create Secret default-authentication-flow-captcha with key privateKey") || strings.Contains(stderr.String(), "6LeIxAcTAAAAAGG") {
 		t.Errorf("stderr:\n%s", stderr.String())
 	}
+}
+
+// endless is standard input that never ends (a 200 MB scalar, and more),
+// counting what is read of it; past max it fails, so that a reader that
+// reads it all stops there.
+type endless struct {
+	read, max int64
+	head      string
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.read >= e.max {
+		return 0, fmt.Errorf("read %d bytes of standard input: past the limit", e.read)
+	}
+	n := 0
+	for n < len(p) {
+		if e.read < int64(len(e.head)) {
+			c := copy(p[n:], e.head[e.read:])
+			n += c
+			e.read += int64(c)
+			continue
+		}
+		p[n] = 'a'
+		n++
+		e.read++
+	}
+	return n, nil
+}
+
+// A file larger than --max-file-size is refused having read at most one
+// byte past the limit, whatever its size; so is standard input.
+func TestMaxFileSize(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		limit int64
+		text  string
+	}{
+		{[]string{"import", "-"}, 1 << 20, "1Mi"},
+		{[]string{"import", "--max-file-size", "64Ki", "-"}, 64 << 10, "64Ki"},
+	} {
+		in := &endless{max: 4 * tc.limit, head: "version: 1\ncontext: {big: "}
+		var out, errOut bytes.Buffer
+		code := run(tc.args, in, &out, &errOut)
+		want := fmt.Sprintf("<stdin>: larger than %d bytes, the limit for one file (--max-file-size=%s): not read; raise --max-file-size to import it", tc.limit, tc.text)
+		if code != exitError || !strings.Contains(errOut.String(), want) {
+			t.Errorf("%v: exit status %d, stderr:\n%s\nwant %s", tc.args, code, errOut.String(), want)
+		}
+		if in.read > tc.limit+1 {
+			t.Errorf("%v: read %d bytes of standard input; the limit is %d", tc.args, in.read, tc.limit)
+		}
+	}
+
+	// A file of 200 MB (sparse: it takes no room) is refused with what
+	// one limit's worth of reading allocates.
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, []byte("version: 1\ncontext: {big: "), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 200<<20); err != nil {
+		t.Fatal(err)
+	}
+	var o outcome
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	o = runCmd("", "import", big)
+	runtime.ReadMemStats(&after)
+	o.check(t, exitError, nil, []string{big + ": larger than 1048576 bytes, the limit for one file (--max-file-size=1Mi)"})
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Errorf("refusing a 200 MB file allocated %d bytes", alloc)
+	}
+	runCmd("", "import", "--max-file-size", "lots", big).check(t, exitUsage, nil, []string{"want a size in bytes"})
+}
+
+// Files larger together than --max-total-size are refused: the one that
+// goes past the limit is not read.
+func TestMaxTotalSize(t *testing.T) {
+	pad := "\n# " + strings.Repeat("x", 600) + "\n"
+	d := dir(t, map[string]string{"a.yaml": login + pad, "b.yaml": login + pad, "c.yaml": login + pad})
+	o := runCmd("", "import", "--max-total-size", "2Ki", d)
+	o.check(t, exitError, nil, []string{filepath.Join(d, "c.yaml") + ": the files come to more than 2048 bytes, the limit for all of them (--max-total-size=2Ki): not read; raise --max-total-size, or import fewer files at once"})
+	if o.stdout != "" {
+		t.Errorf("stdout:\n%s", o.stdout)
+	}
+	runCmd("", "import", "--max-total-size", "4Ki", d).check(t, exitOK, nil, []string{"3 files imported"})
+}
+
+// bigFlow is one flow of n user login stages, each bound by a !Find of its
+// name: a large document, but a harmless one.
+func bigFlow(n int) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nentries:\n- model: authentik_flows.flow\n  identifiers: {slug: big}\n  attrs: {name: Big, title: Big, designation: authentication}\n")
+	for i := range n {
+		fmt.Fprintf(&b, "- model: authentik_stages_user_login.userloginstage\n  identifiers: {name: s%d}\n", i)
+	}
+	for i := range n {
+		fmt.Fprintf(&b, "- model: authentik_flows.flowstagebinding\n  identifiers: {target: !Find [authentik_flows.flow, [slug, big]], stage: !Find [authentik_stages_user_login.userloginstage, [name, s%d]], order: %d}\n", i, i)
+	}
+	return b.String()
+}
+
+// A large but harmless document imports whole: every binding finds its
+// stage. (Each !Find computed the names of the stages before it again, so
+// that 3,000 of them ran out of steps and the last bindings became
+// references to stages in authentik, with exit status 0.) When a limit
+// stops entries, the file fails, naming them and the flag to raise.
+func TestLargeDocument(t *testing.T) {
+	const n = 3000
+	o := runCmd(bigFlow(n), "import", "-")
+	o.check(t, exitOK, nil, []string{fmt.Sprintf("<stdin>: %d objects (1 Flow, %d FlowStageBindings, %d UserLoginStages)", 2*n+1, n, n)})
+	if got := strings.Count(o.stdout, "\nkind: "); got != 2*n+1 {
+		t.Errorf("%d objects printed, want %d", got, 2*n+1)
+	}
+	if strings.Contains(o.stderr, "missing") || strings.Contains(o.stdout, "model: authentik_stages_user_login") {
+		t.Errorf("a binding does not find its stage:\n%s", o.stderr[:min(len(o.stderr), 2000)])
+	}
+
+	o = runCmd(bigFlow(50), "import", "--max-steps", "300", "-")
+	o.check(t, exitError, nil, []string{
+		"<stdin>: not imported:",
+		"a limit stopped ",
+		"entries, so the file is not imported: computing them takes more than 300 values (--max-steps); raise --max-steps to import it. Stopped: line ",
+		"nothing printed: a file failed",
+	})
+	if o.stdout != "" {
+		t.Errorf("stdout:\n%s", o.stdout)
+	}
+	runCmd(bigFlow(50), "import", "--max-steps", "0", "-").check(t, exitUsage, nil, []string{"--max-steps and --max-depth must be at least 1"})
 }
