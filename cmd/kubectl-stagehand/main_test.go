@@ -286,3 +286,87 @@ func TestLargeDocument(t *testing.T) {
 	}
 	runCmd(bigFlow(50), "import", "--max-steps", "0", "-").check(t, exitUsage, nil, []string{"--max-steps and --max-depth must be at least 1"})
 }
+
+// The README's import example works as printed, pasted from the clone's
+// root: each command of its console block is run (the import) or checked
+// (the others), and every line of output it shows, but "...", is in what
+// the import prints, in order.
+func TestREADMEExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## From authentik's blueprints")
+	_, block, ok1 := strings.Cut(section, "```console\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok1 || !ok2 {
+		t.Fatal("README.md has no console block under \"## From authentik's blueprints\"")
+	}
+	t.Chdir("../..")
+	var last *outcome
+	var shown []string
+	checkShown := func() {
+		if last == nil {
+			return
+		}
+		rest := last.stderr
+		for _, line := range shown {
+			if strings.TrimSpace(line) == "..." {
+				continue
+			}
+			i := strings.Index(rest, line+"\n")
+			if i < 0 {
+				t.Errorf("the README shows %q, which the import does not print (in that order):\n%s", line, last.stderr)
+				return
+			}
+			rest = rest[i+len(line):]
+		}
+	}
+	onPath := false
+	var dirs []string
+	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		cmd, isCmd := strings.CutPrefix(line, "$ ")
+		if !isCmd {
+			shown = append(shown, line)
+			continue
+		}
+		checkShown()
+		last, shown = nil, nil
+		switch {
+		case cmd == "export PATH=$PWD/bin:$PATH":
+			// make build and make dev put the command there.
+			makefile, err := os.ReadFile("Makefile")
+			if err != nil || !strings.Contains(string(makefile), "-o $(LOCALBIN)/kubectl-stagehand ./cmd/kubectl-stagehand") {
+				t.Errorf("the Makefile does not build bin/kubectl-stagehand (%v)", err)
+			}
+			onPath = true
+		case cmd == "kubectl create namespace auth":
+			// The cluster's: make dev's.
+		case strings.HasPrefix(cmd, "cd "):
+			dir := strings.TrimPrefix(cmd, "cd ")
+			wd, _ := os.Getwd()
+			if dir == "-" {
+				if len(dirs) == 0 {
+					t.Fatal("cd - before any cd")
+				}
+				dir, dirs = dirs[len(dirs)-1], dirs[:len(dirs)-1]
+			} else {
+				dirs = append(dirs, wd)
+			}
+			t.Chdir(dir)
+		case strings.HasPrefix(cmd, "kubectl stagehand import "):
+			if !onPath {
+				t.Errorf("%q runs before bin/ is on the PATH", cmd)
+			}
+			args, _, _ := strings.Cut(cmd, " | kubectl apply -f -")
+			o := runCmd("", strings.Fields(strings.TrimPrefix(args, "kubectl stagehand "))...)
+			if o.code != exitOK {
+				t.Errorf("%s: exit status %d\n%s", cmd, o.code, o.stderr)
+			}
+			last = &o
+		default:
+			t.Errorf("the README runs %q, which this test does not know: teach it, or change the README", cmd)
+		}
+	}
+	checkShown()
+}
