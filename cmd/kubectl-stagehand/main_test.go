@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -369,4 +370,73 @@ func TestREADMEExample(t *testing.T) {
 		}
 	}
 	checkShown()
+}
+
+// docs/import.md's usage examples work pasted from the clone's root (all
+// but the one that reads an authentik of yours), and the whole tree it
+// says fails does fail, naming the two examples.
+func TestImportDocsUsage(t *testing.T) {
+	docs, err := os.ReadFile("../../docs/import.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, usage, ok := strings.Cut(string(docs), "## Usage")
+	usage, _, ok1 := strings.Cut(usage, "\n## ")
+	_, block, ok2 := strings.Cut(usage, "```sh\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok1 || !ok2 || !ok3 {
+		t.Fatal("docs/import.md's Usage has no sh block")
+	}
+	t.Chdir("../..")
+	ran := 0
+	for _, line := range strings.Split(block, "\n") {
+		cmd, ok := strings.CutPrefix(line, "kubectl stagehand ")
+		cmd, _, _ = strings.Cut(cmd, " | kubectl apply -f -")
+		cmd, _, _ = strings.Cut(cmd, " > ")
+		if !ok || strings.HasSuffix(cmd, " -") {
+			continue
+		}
+		var args []string
+		for _, a := range strings.Fields(cmd) {
+			if strings.Contains(a, "*") {
+				matches, _ := filepath.Glob(a)
+				if len(matches) == 0 {
+					t.Errorf("%s: %s matches no file", line, a)
+				}
+				args = append(args, matches...)
+				continue
+			}
+			args = append(args, a)
+		}
+		o := runCmd("", args...)
+		if o.code != exitOK || o.stdout == "" {
+			t.Errorf("%s: exit status %d\n%s", line, o.code, o.stderr)
+		}
+		ran++
+	}
+	if ran != 2 {
+		t.Errorf("ran %d of the examples, want 2", ran)
+	}
+	const whole = "`kubectl stagehand import -n auth internal/blueprint/testdata/authentik`"
+	if !strings.Contains(usage, whole) {
+		t.Fatalf("docs/import.md no longer says %s fails", whole)
+	}
+	runCmd("", strings.Fields(strings.Trim(whole, "`"))[2:]...).check(t, exitError, nil, []string{
+		"flows-login-2fa.yaml: not imported:", "flows-login-conditional-captcha.yaml: not imported:", "default-authentication-flow",
+	})
+}
+
+// docs/import.md's table of limits gives the flags' defaults.
+func TestLimitsDocumented(t *testing.T) {
+	docs, err := os.ReadFile("../../docs/import.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := importFlags(io.Discard, &importOptions{})
+	for _, name := range []string{"max-file-size", "max-total-size", "max-steps", "max-depth"} {
+		row := fmt.Sprintf("| `--%s` | `%s` |", name, f.Lookup(name).DefValue)
+		if !strings.Contains(string(docs), row) {
+			t.Errorf("docs/import.md lacks the row %s", row)
+		}
+	}
 }
