@@ -2,7 +2,7 @@
 // kubectl plugin: on the PATH, it runs as `kubectl stagehand ...` as well
 // as on its own.
 //
-//	kubectl stagehand import [-n NAMESPACE] [--keep-going] FILE|DIR|- ...
+//	kubectl stagehand import [-n NAMESPACE] [--keep-going] [--max-file-size SIZE] [--max-total-size SIZE] [--max-steps N] [--max-depth N] FILE|DIR|- ...
 //
 // import reads authentik blueprints (files, directories of *.yaml and
 // *.yml files, or - for standard input) and prints stagehand manifests
@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/stagehand-dev/stagehand/internal/blueprint/imports"
 )
@@ -69,6 +70,14 @@ differently) is an error naming the file and line; then nothing is printed,
 unless --keep-going, which prints the objects of the other files. Either
 way the exit status is 1.
 
+Limits keep a large or hostile input from exhausting memory or time: a file
+larger than --max-file-size, or files larger together than
+--max-total-size, are not read (the command fails before reading past the
+limit); a file whose values take more than --max-steps values to compute,
+or nest deeper than --max-depth, fails, naming the entries the limit
+stopped. Each is an error (exit status 1): a limit never drops entries
+quietly. Raise the limit the error names to import such a file.
+
 Examples:
   kubectl stagehand import blueprints/ > flows.yaml
   kubectl stagehand import -n auth flow-default-authentication-flow.yaml flow-password-change.yaml | kubectl apply -f -
@@ -87,7 +96,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runImport(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "import" {
-			importFlags(stdout).Usage()
+			importFlags(stdout, &importOptions{}).Usage()
 			return exitOK
 		}
 		fmt.Fprint(stdout, usage)
@@ -97,16 +106,60 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// The default input size limits. authentik's own blueprints are a few
+// kilobytes to some tens; a megabyte of YAML of small values takes about a
+// hundred megabytes of memory to read.
+const (
+	defaultMaxFileSize  = "1Mi"
+	defaultMaxTotalSize = "16Mi"
+)
+
 type importOptions struct {
-	namespace string
-	keepGoing bool
+	namespace    string
+	keepGoing    bool
+	limits       readLimits
+	steps, depth int
 }
 
-func importFlags(out io.Writer) *pflag.FlagSet {
+// sizeFlag is a size in bytes, written as a Kubernetes quantity (1Mi,
+// 500k, 1048576).
+type sizeFlag struct {
+	n    *int64
+	text string
+}
+
+func newSizeFlag(n *int64, def string) *sizeFlag {
+	s := &sizeFlag{n: n}
+	if err := s.Set(def); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func (s *sizeFlag) String() string { return s.text }
+func (s *sizeFlag) Type() string   { return "size" }
+func (s *sizeFlag) Set(v string) error {
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return fmt.Errorf("want a size in bytes, such as 1Mi, 500k or 1048576: %w", err)
+	}
+	n, ok := q.AsInt64()
+	if !ok || n <= 0 {
+		return fmt.Errorf("want a size of at least one byte, not %s", v)
+	}
+	*s.n, s.text = n, v
+	return nil
+}
+
+func importFlags(out io.Writer, o *importOptions) *pflag.FlagSet {
 	f := pflag.NewFlagSet("import", pflag.ContinueOnError)
 	f.SetOutput(out)
-	f.StringP("namespace", "n", "", "Namespace of the objects. Empty leaves it to kubectl apply -n or kustomize.")
-	f.Bool("keep-going", false, "Print the objects of the files that import even when others fail (the exit status is still 1).")
+	f.StringVarP(&o.namespace, "namespace", "n", "", "Namespace of the objects. Empty leaves it to kubectl apply -n or kustomize.")
+	f.BoolVar(&o.keepGoing, "keep-going", false, "Print the objects of the files that import even when others fail (the exit status is still 1).")
+	f.Var(newSizeFlag(&o.limits.file, defaultMaxFileSize), "max-file-size", "Refuse a file (or standard input) larger than this, before reading past it.")
+	f.Var(newSizeFlag(&o.limits.total, defaultMaxTotalSize), "max-total-size", "Refuse files larger than this together, before reading past it.")
+	f.IntVar(&o.steps, "max-steps", imports.DefaultMaxSteps, "Fail a file whose values (!Context, !Find, ...) take more than this many values to compute.")
+	f.IntVar(&o.depth, "max-depth", imports.DefaultMaxDepth, "Fail a file whose values nest deeper than this (through its context too).")
 	f.Usage = func() {
 		fmt.Fprint(out, importUsage)
 		f.PrintDefaults()
@@ -115,7 +168,8 @@ func importFlags(out io.Writer) *pflag.FlagSet {
 }
 
 func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := importFlags(stderr)
+	var o importOptions
+	f := importFlags(stderr, &o)
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
@@ -123,14 +177,15 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubectl-stagehand import: %v\n", err)
 		return exitUsage
 	}
-	var o importOptions
-	o.namespace, _ = f.GetString("namespace")
-	o.keepGoing, _ = f.GetBool("keep-going")
+	if o.steps <= 0 || o.depth <= 0 {
+		fmt.Fprintln(stderr, "kubectl-stagehand import: --max-steps and --max-depth must be at least 1")
+		return exitUsage
+	}
 	if f.NArg() == 0 {
 		fmt.Fprintln(stderr, "kubectl-stagehand import: name at least one blueprint file or directory (or - for standard input)")
 		return exitUsage
 	}
-	files, err := readPaths(f.Args(), stdin)
+	files, err := readPaths(f.Args(), stdin, o.limits)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubectl-stagehand import: %v\n", err)
 		return exitError
@@ -139,7 +194,7 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubectl-stagehand import: no *.yaml or *.yml file in %s\n", strings.Join(f.Args(), ", "))
 		return exitError
 	}
-	res, err := imports.Import(files, imports.Options{Namespace: o.namespace})
+	res, err := imports.Import(files, imports.Options{Namespace: o.namespace, MaxSteps: o.steps, MaxDepth: o.depth})
 	if err != nil {
 		fmt.Fprintf(stderr, "kubectl-stagehand import: %v\n", err)
 		return exitUsage
@@ -167,28 +222,51 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// readLimits bound what readPaths reads, in bytes: each file, and all of
+// them.
+type readLimits struct{ file, total int64 }
+
 // readPaths reads the files named: a file as it is, a directory's *.yaml
 // and *.yml files (as authentik discovers blueprints), recursively, in
 // lexical order, and - as standard input. A file named twice is read once.
-func readPaths(paths []string, stdin io.Reader) ([]imports.File, error) {
+// Each is read through a limit, so that a file larger than the limits is
+// refused having read at most one byte past them.
+func readPaths(paths []string, stdin io.Reader, limits readLimits) ([]imports.File, error) {
 	var out []imports.File
 	seen := map[string]bool{}
-	add := func(name string, read func() ([]byte, error)) error {
+	var total int64
+	add := func(name string, open func() (io.ReadCloser, error)) error {
 		if seen[name] {
 			return nil
 		}
 		seen[name] = true
-		data, err := read()
+		r, err := open()
 		if err != nil {
 			return err
 		}
+		defer r.Close()
+		limit := min(limits.file, limits.total-total)
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if int64(len(data)) > limit {
+			if limit == limits.file {
+				return fmt.Errorf("%s: larger than %d bytes, the limit for one file (--max-file-size=%s): not read; raise --max-file-size to import it", name, limits.file, quantity(limits.file))
+			}
+			return fmt.Errorf("%s: the files come to more than %d bytes, the limit for all of them (--max-total-size=%s): not read; raise --max-total-size, or import fewer files at once", name, limits.total, quantity(limits.total))
+		}
+		total += int64(len(data))
 		out = append(out, imports.File{Name: name, Data: data})
 		return nil
 	}
+	openFile := func(path string) func() (io.ReadCloser, error) {
+		return func() (io.ReadCloser, error) { return os.Open(path) }
+	}
 	for _, p := range paths {
 		if p == "-" {
-			if err := add("<stdin>", func() ([]byte, error) { return io.ReadAll(stdin) }); err != nil {
-				return nil, fmt.Errorf("reading standard input: %w", err)
+			if err := add("<stdin>", func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -197,7 +275,7 @@ func readPaths(paths []string, stdin io.Reader) ([]imports.File, error) {
 			return nil, err
 		}
 		if !info.IsDir() {
-			if err := add(p, func() ([]byte, error) { return os.ReadFile(p) }); err != nil {
+			if err := add(p, openFile(p)); err != nil {
 				return nil, err
 			}
 			continue
@@ -217,10 +295,13 @@ func readPaths(paths []string, stdin io.Reader) ([]imports.File, error) {
 		}
 		slices.Sort(found)
 		for _, path := range found {
-			if err := add(path, func() ([]byte, error) { return os.ReadFile(path) }); err != nil {
+			if err := add(path, openFile(path)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return out, nil
 }
+
+// quantity writes a size as the flags take it: 1Mi.
+func quantity(n int64) string { return resource.NewQuantity(n, resource.BinarySI).String() }

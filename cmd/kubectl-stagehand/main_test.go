@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -154,5 +157,286 @@ func TestBinary(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "create Secret default-authentication-flow-captcha with key privateKey") || strings.Contains(stderr.String(), "6LeIxAcTAAAAAGG") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// endless is standard input that never ends (a 200 MB scalar, and more),
+// counting what is read of it; past max it fails, so that a reader that
+// reads it all stops there.
+type endless struct {
+	read, max int64
+	head      string
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.read >= e.max {
+		return 0, fmt.Errorf("read %d bytes of standard input: past the limit", e.read)
+	}
+	n := 0
+	for n < len(p) {
+		if e.read < int64(len(e.head)) {
+			c := copy(p[n:], e.head[e.read:])
+			n += c
+			e.read += int64(c)
+			continue
+		}
+		p[n] = 'a'
+		n++
+		e.read++
+	}
+	return n, nil
+}
+
+// A file larger than --max-file-size is refused having read at most one
+// byte past the limit, whatever its size; so is standard input.
+func TestMaxFileSize(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		limit int64
+		text  string
+	}{
+		{[]string{"import", "-"}, 1 << 20, "1Mi"},
+		{[]string{"import", "--max-file-size", "64Ki", "-"}, 64 << 10, "64Ki"},
+	} {
+		in := &endless{max: 4 * tc.limit, head: "version: 1\ncontext: {big: "}
+		var out, errOut bytes.Buffer
+		code := run(tc.args, in, &out, &errOut)
+		want := fmt.Sprintf("<stdin>: larger than %d bytes, the limit for one file (--max-file-size=%s): not read; raise --max-file-size to import it", tc.limit, tc.text)
+		if code != exitError || !strings.Contains(errOut.String(), want) {
+			t.Errorf("%v: exit status %d, stderr:\n%s\nwant %s", tc.args, code, errOut.String(), want)
+		}
+		if in.read > tc.limit+1 {
+			t.Errorf("%v: read %d bytes of standard input; the limit is %d", tc.args, in.read, tc.limit)
+		}
+	}
+
+	// A file of 200 MB (sparse: it takes no room) is refused with what
+	// one limit's worth of reading allocates.
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, []byte("version: 1\ncontext: {big: "), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 200<<20); err != nil {
+		t.Fatal(err)
+	}
+	var o outcome
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	o = runCmd("", "import", big)
+	runtime.ReadMemStats(&after)
+	o.check(t, exitError, nil, []string{big + ": larger than 1048576 bytes, the limit for one file (--max-file-size=1Mi)"})
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Errorf("refusing a 200 MB file allocated %d bytes", alloc)
+	}
+	runCmd("", "import", "--max-file-size", "lots", big).check(t, exitUsage, nil, []string{"want a size in bytes"})
+}
+
+// Files larger together than --max-total-size are refused: the one that
+// goes past the limit is not read.
+func TestMaxTotalSize(t *testing.T) {
+	pad := "\n# " + strings.Repeat("x", 600) + "\n"
+	d := dir(t, map[string]string{"a.yaml": login + pad, "b.yaml": login + pad, "c.yaml": login + pad})
+	o := runCmd("", "import", "--max-total-size", "2Ki", d)
+	o.check(t, exitError, nil, []string{filepath.Join(d, "c.yaml") + ": the files come to more than 2048 bytes, the limit for all of them (--max-total-size=2Ki): not read; raise --max-total-size, or import fewer files at once"})
+	if o.stdout != "" {
+		t.Errorf("stdout:\n%s", o.stdout)
+	}
+	runCmd("", "import", "--max-total-size", "4Ki", d).check(t, exitOK, nil, []string{"3 files imported"})
+}
+
+// bigFlow is one flow of n user login stages, each bound by a !Find of its
+// name: a large document, but a harmless one.
+func bigFlow(n int) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nentries:\n- model: authentik_flows.flow\n  identifiers: {slug: big}\n  attrs: {name: Big, title: Big, designation: authentication}\n")
+	for i := range n {
+		fmt.Fprintf(&b, "- model: authentik_stages_user_login.userloginstage\n  identifiers: {name: s%d}\n", i)
+	}
+	for i := range n {
+		fmt.Fprintf(&b, "- model: authentik_flows.flowstagebinding\n  identifiers: {target: !Find [authentik_flows.flow, [slug, big]], stage: !Find [authentik_stages_user_login.userloginstage, [name, s%d]], order: %d}\n", i, i)
+	}
+	return b.String()
+}
+
+// A large but harmless document imports whole: every binding finds its
+// stage. (Each !Find computed the names of the stages before it again, so
+// that 3,000 of them ran out of steps and the last bindings became
+// references to stages in authentik, with exit status 0.) When a limit
+// stops entries, the file fails, naming them and the flag to raise.
+func TestLargeDocument(t *testing.T) {
+	const n = 3000
+	o := runCmd(bigFlow(n), "import", "-")
+	o.check(t, exitOK, nil, []string{fmt.Sprintf("<stdin>: %d objects (1 Flow, %d FlowStageBindings, %d UserLoginStages)", 2*n+1, n, n)})
+	if got := strings.Count(o.stdout, "\nkind: "); got != 2*n+1 {
+		t.Errorf("%d objects printed, want %d", got, 2*n+1)
+	}
+	if strings.Contains(o.stderr, "missing") || strings.Contains(o.stdout, "model: authentik_stages_user_login") {
+		t.Errorf("a binding does not find its stage:\n%s", o.stderr[:min(len(o.stderr), 2000)])
+	}
+
+	o = runCmd(bigFlow(50), "import", "--max-steps", "300", "-")
+	o.check(t, exitError, nil, []string{
+		"<stdin>: not imported:",
+		"a limit stopped ",
+		"entries, so the file is not imported: computing them takes more than 300 values (--max-steps); raise --max-steps to import it. Stopped: line ",
+		"nothing printed: a file failed",
+	})
+	if o.stdout != "" {
+		t.Errorf("stdout:\n%s", o.stdout)
+	}
+	runCmd(bigFlow(50), "import", "--max-steps", "0", "-").check(t, exitUsage, nil, []string{"--max-steps and --max-depth must be at least 1"})
+}
+
+// The README's import example works as printed, pasted from the clone's
+// root: each command of its console block is run (the import) or checked
+// (the others), and every line of output it shows, but "...", is in what
+// the import prints, in order.
+func TestREADMEExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## From authentik's blueprints")
+	_, block, ok1 := strings.Cut(section, "```console\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok1 || !ok2 {
+		t.Fatal("README.md has no console block under \"## From authentik's blueprints\"")
+	}
+	t.Chdir("../..")
+	var last *outcome
+	var shown []string
+	checkShown := func() {
+		if last == nil {
+			return
+		}
+		rest := last.stderr
+		for _, line := range shown {
+			if strings.TrimSpace(line) == "..." {
+				continue
+			}
+			i := strings.Index(rest, line+"\n")
+			if i < 0 {
+				t.Errorf("the README shows %q, which the import does not print (in that order):\n%s", line, last.stderr)
+				return
+			}
+			rest = rest[i+len(line):]
+		}
+	}
+	onPath := false
+	var dirs []string
+	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		cmd, isCmd := strings.CutPrefix(line, "$ ")
+		if !isCmd {
+			shown = append(shown, line)
+			continue
+		}
+		checkShown()
+		last, shown = nil, nil
+		switch {
+		case cmd == "export PATH=$PWD/bin:$PATH":
+			// make build and make dev put the command there.
+			makefile, err := os.ReadFile("Makefile")
+			if err != nil || !strings.Contains(string(makefile), "-o $(LOCALBIN)/kubectl-stagehand ./cmd/kubectl-stagehand") {
+				t.Errorf("the Makefile does not build bin/kubectl-stagehand (%v)", err)
+			}
+			onPath = true
+		case cmd == "kubectl create namespace auth":
+			// The cluster's: make dev's.
+		case strings.HasPrefix(cmd, "cd "):
+			dir := strings.TrimPrefix(cmd, "cd ")
+			wd, _ := os.Getwd()
+			if dir == "-" {
+				if len(dirs) == 0 {
+					t.Fatal("cd - before any cd")
+				}
+				dir, dirs = dirs[len(dirs)-1], dirs[:len(dirs)-1]
+			} else {
+				dirs = append(dirs, wd)
+			}
+			t.Chdir(dir)
+		case strings.HasPrefix(cmd, "kubectl stagehand import "):
+			if !onPath {
+				t.Errorf("%q runs before bin/ is on the PATH", cmd)
+			}
+			args, _, _ := strings.Cut(cmd, " | kubectl apply -f -")
+			o := runCmd("", strings.Fields(strings.TrimPrefix(args, "kubectl stagehand "))...)
+			if o.code != exitOK {
+				t.Errorf("%s: exit status %d\n%s", cmd, o.code, o.stderr)
+			}
+			last = &o
+		default:
+			t.Errorf("the README runs %q, which this test does not know: teach it, or change the README", cmd)
+		}
+	}
+	checkShown()
+}
+
+// docs/import.md's usage examples work pasted from the clone's root (all
+// but the one that reads an authentik of yours), and the whole tree it
+// says fails does fail, naming the two examples.
+func TestImportDocsUsage(t *testing.T) {
+	docs, err := os.ReadFile("../../docs/import.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, usage, ok := strings.Cut(string(docs), "## Usage")
+	usage, _, ok1 := strings.Cut(usage, "\n## ")
+	_, block, ok2 := strings.Cut(usage, "```sh\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok1 || !ok2 || !ok3 {
+		t.Fatal("docs/import.md's Usage has no sh block")
+	}
+	t.Chdir("../..")
+	ran := 0
+	for _, line := range strings.Split(block, "\n") {
+		cmd, ok := strings.CutPrefix(line, "kubectl stagehand ")
+		cmd, _, _ = strings.Cut(cmd, " | kubectl apply -f -")
+		cmd, _, _ = strings.Cut(cmd, " > ")
+		if !ok || strings.HasSuffix(cmd, " -") {
+			continue
+		}
+		var args []string
+		for _, a := range strings.Fields(cmd) {
+			if strings.Contains(a, "*") {
+				matches, _ := filepath.Glob(a)
+				if len(matches) == 0 {
+					t.Errorf("%s: %s matches no file", line, a)
+				}
+				args = append(args, matches...)
+				continue
+			}
+			args = append(args, a)
+		}
+		o := runCmd("", args...)
+		if o.code != exitOK || o.stdout == "" {
+			t.Errorf("%s: exit status %d\n%s", line, o.code, o.stderr)
+		}
+		ran++
+	}
+	if ran != 2 {
+		t.Errorf("ran %d of the examples, want 2", ran)
+	}
+	const whole = "`kubectl stagehand import -n auth internal/blueprint/testdata/authentik`"
+	if !strings.Contains(usage, whole) {
+		t.Fatalf("docs/import.md no longer says %s fails", whole)
+	}
+	runCmd("", strings.Fields(strings.Trim(whole, "`"))[2:]...).check(t, exitError, nil, []string{
+		"flows-login-2fa.yaml: not imported:", "flows-login-conditional-captcha.yaml: not imported:", "default-authentication-flow",
+	})
+}
+
+// docs/import.md's table of limits gives the flags' defaults.
+func TestLimitsDocumented(t *testing.T) {
+	docs, err := os.ReadFile("../../docs/import.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := importFlags(io.Discard, &importOptions{})
+	for _, name := range []string{"max-file-size", "max-total-size", "max-steps", "max-depth"} {
+		row := fmt.Sprintf("| `--%s` | `%s` |", name, f.Lookup(name).DefValue)
+		if !strings.Contains(string(docs), row) {
+			t.Errorf("docs/import.md lacks the row %s", row)
+		}
 	}
 }

@@ -23,16 +23,20 @@ type Error struct {
 	Msg string
 }
 
+// Error writes the file, the position and the message, cut at
+// MessageLimit: an error names what is wrong and where, and never prints a
+// whole value of the file.
 func (e *Error) Error() string {
+	msg := CutMessage(e.Msg)
 	switch {
 	case e.File == "" && e.Pos.Line == 0:
-		return e.Msg
+		return msg
 	case e.File == "":
-		return fmt.Sprintf("line %d: %s", e.Pos.Line, e.Msg)
+		return fmt.Sprintf("line %d: %s", e.Pos.Line, msg)
 	case e.Pos.Line == 0:
-		return e.File + ": " + e.Msg
+		return e.File + ": " + msg
 	}
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Column, e.Msg)
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Column, msg)
 }
 
 // maxValues bounds the values one document may expand to, so that a few
@@ -144,7 +148,7 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string, fn func(key 
 		return d.errorf(n, "%s must be a mapping", what)
 	}
 	if isCustomTag(n) {
-		return d.errorf(n, "%s cannot be a %s tag", what, n.Tag)
+		return d.errorf(n, "%s cannot be a %s tag", what, Show(n.Tag))
 	}
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -154,11 +158,11 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string, fn func(key 
 			return err
 		}
 		if first, dup := seen[key]; dup {
-			return d.errorf(k, "duplicate key %q in %s (first at line %d)", key, what, first.Line)
+			return d.errorf(k, "duplicate key %s in %s (first at line %d)", Quote(key), what, first.Line)
 		}
 		seen[key] = k
 		if known != nil && !slices.Contains(known, key) {
-			return d.errorf(k, "unknown field %q in %s (known: %s)", key, what, strings.Join(known, ", "))
+			return d.errorf(k, "unknown field %s in %s (known: %s)", Quote(key), what, strings.Join(known, ", "))
 		}
 		if err := fn(key, k, v); err != nil {
 			return err
@@ -178,7 +182,7 @@ func (d *decoder) key(k *yaml.Node) (string, error) {
 		case plainMerge:
 			return "", d.errorf(k, "merge keys (<<) are not supported: write the keys out")
 		default:
-			return "", d.errorf(k, "mapping key %s is not a string (YAML 1.1 reads it as another type): quote it", k.Value)
+			return "", d.errorf(k, "mapping key %s is not a string (YAML 1.1 reads it as another type): quote it", Show(k.Value))
 		}
 	}
 	return k.Value, nil
@@ -237,7 +241,7 @@ func (d *decoder) metadata(n *yaml.Node) (*Metadata, error) {
 			}
 			m.Labels = map[string]string{}
 			err = d.fields(v, "metadata.labels", nil, func(label string, _, lv *yaml.Node) error {
-				s, err := d.str(lv, "label "+label)
+				s, err := d.str(lv, "label "+Show(label))
 				m.Labels[label] = s
 				return err
 			})
@@ -304,7 +308,7 @@ func (d *decoder) entry(n *yaml.Node) (Entry, error) {
 			if s, err = d.str(v, "state"); err == nil {
 				e.State = State(s)
 				if !slices.Contains(States, e.State) {
-					err = d.errorf(v, "unknown state %q: authentik knows present, absent, created and must_created", s)
+					err = d.errorf(v, "unknown state %s: authentik knows present, absent, created and must_created", Quote(s))
 				}
 			}
 		case "conditions":
@@ -424,7 +428,7 @@ func (d *decoder) value(n *yaml.Node) (any, error) {
 	if isCustomTag(n) {
 		dec, ok := tagDecoders[n.Tag]
 		if !ok {
-			return nil, d.errorf(n, "unknown tag %s: authentik knows %s", n.Tag, strings.Join(knownTags(), ", "))
+			return nil, d.errorf(n, "unknown tag %s: authentik knows %s", Show(n.Tag), strings.Join(knownTags(), ", "))
 		}
 		return dec(d, n, pos(n))
 	}
@@ -433,7 +437,7 @@ func (d *decoder) value(n *yaml.Node) (any, error) {
 		return d.scalar(n)
 	case yaml.SequenceNode:
 		if n.Style&yaml.TaggedStyle != 0 && n.Tag != "!!seq" {
-			return nil, d.errorf(n, "unsupported tag %s", n.Tag)
+			return nil, d.errorf(n, "unsupported tag %s", Show(n.Tag))
 		}
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
@@ -446,7 +450,7 @@ func (d *decoder) value(n *yaml.Node) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		if n.Style&yaml.TaggedStyle != 0 && n.Tag != "!!map" {
-			return nil, d.errorf(n, "unsupported tag %s", n.Tag)
+			return nil, d.errorf(n, "unsupported tag %s", Show(n.Tag))
 		}
 		out := Map{}
 		err := d.fields(n, "a mapping", nil, func(key string, _, v *yaml.Node) error {
@@ -456,7 +460,7 @@ func (d *decoder) value(n *yaml.Node) (any, error) {
 		})
 		return out, err
 	case yaml.AliasNode:
-		return nil, d.errorf(n, "alias *%s names no anchor", n.Value)
+		return nil, d.errorf(n, "alias *%s names no anchor", Show(n.Value))
 	}
 	return nil, d.errorf(n, "unexpected YAML node")
 }
@@ -477,7 +481,7 @@ func (d *decoder) scalar(n *yaml.Node) (any, error) {
 		case "!!float":
 			v, err = parseFloat11(n.Value)
 		default:
-			return nil, d.errorf(n, "unsupported tag %s", n.Tag)
+			return nil, d.errorf(n, "unsupported tag %s", Show(n.Tag))
 		}
 		if err != nil {
 			return nil, d.errorf(n, "%v", err)

@@ -324,6 +324,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte("entries:\n- model: m\n  attrs: {v: !Find [a, [b, !KeyOf c]]}\n"))
+	// Integers of many digits, leading zeros and sexagesimal parts.
+	f.Add([]byte("entries:\n- model: m\n  attrs: {a: 0b" + strings.Repeat("0", 70) + "1, b: 0x" + strings.Repeat("f", 70) + ", c: 1" + strings.Repeat(":59", 20) + ", d: 0007}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Decode("fuzz.yaml", data)
 		if err != nil {

@@ -73,7 +73,7 @@ func parseBool11(s string) (bool, error) {
 	case "no", "false", "off":
 		return false, nil
 	}
-	return false, fmt.Errorf("%q is not a bool", s)
+	return false, fmt.Errorf("%s is not a bool", Quote(s))
 }
 
 // parseInt11 is PyYAML's construct_yaml_int, limited to int64: binary 0b,
@@ -87,35 +87,60 @@ func parseInt11(s string) (int64, error) {
 		}
 		v = v[1:]
 	}
+	outOfRange := fmt.Errorf("%s is out of range for a 64-bit integer", Show(s))
+	// digits are the digits in base, without leading zeros: more than 64
+	// of them cannot be an int64 in any base, and are not read (reading a
+	// million digits takes seconds).
+	digits := func(d string, base int) (*big.Int, bool, error) {
+		if d == "" {
+			return nil, false, nil
+		}
+		d = strings.TrimLeft(d, "0")
+		if d == "" {
+			return new(big.Int), true, nil
+		}
+		if len(d) > 64 {
+			return nil, false, outOfRange
+		}
+		n, ok := new(big.Int).SetString(d, base)
+		return n, ok, nil
+	}
 	var n *big.Int
 	var ok bool
+	var err error
 	switch {
 	case v == "0":
 		return 0, nil
 	case strings.HasPrefix(v, "0b"):
-		n, ok = new(big.Int).SetString(v[2:], 2)
+		n, ok, err = digits(v[2:], 2)
 	case strings.HasPrefix(v, "0x"):
-		n, ok = new(big.Int).SetString(v[2:], 16)
+		n, ok, err = digits(v[2:], 16)
 	case strings.HasPrefix(v, "0"):
-		n, ok = new(big.Int).SetString(v[1:], 8)
+		n, ok, err = digits(v[1:], 8)
 	case strings.Contains(v, ":"):
 		n, ok = big.NewInt(0), true
 		for _, part := range strings.Split(v, ":") {
 			d, err := strconv.ParseInt(part, 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("%q is not an int", s)
+				return 0, fmt.Errorf("%s is not an int", Quote(s))
 			}
 			n.Mul(n, big.NewInt(60)).Add(n, big.NewInt(d))
+			if n.BitLen() > 64 {
+				return 0, outOfRange
+			}
 		}
 	default:
-		n, ok = new(big.Int).SetString(v, 10)
+		n, ok, err = digits(v, 10)
+	}
+	if err != nil {
+		return 0, err
 	}
 	if !ok {
-		return 0, fmt.Errorf("%q is not an int", s)
+		return 0, fmt.Errorf("%s is not an int", Quote(s))
 	}
 	n.Mul(n, big.NewInt(sign))
 	if !n.IsInt64() {
-		return 0, fmt.Errorf("%s is out of range for a 64-bit integer", s)
+		return 0, fmt.Errorf("%s is out of range for a 64-bit integer", Show(s))
 	}
 	return n.Int64(), nil
 }
@@ -141,7 +166,7 @@ func parseFloat11(s string) (float64, error) {
 		for _, p := range parts {
 			d, err := strconv.ParseFloat(p, 64)
 			if err != nil {
-				return 0, fmt.Errorf("%q is not a float", s)
+				return 0, fmt.Errorf("%s is not a float", Quote(s))
 			}
 			f = f*60 + d
 		}
@@ -149,7 +174,7 @@ func parseFloat11(s string) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a float", s)
+		return 0, fmt.Errorf("%s is not a float", Quote(s))
 	}
 	return sign * f, nil
 }

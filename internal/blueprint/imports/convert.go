@@ -43,6 +43,8 @@ func (im *importer) convert(d *document) {
 	c := &converter{im: im, d: d, stubbed: map[string]bool{}}
 	c.document()
 	pks := 0
+	var stopped []*entry
+	var stoppedBy limits
 	for _, en := range im.entries {
 		if en.doc != d {
 			continue
@@ -50,7 +52,16 @@ func (im *importer) convert(d *document) {
 		if _, ok := en.e.Identifiers.Get("pk"); ok {
 			pks++
 		}
+		before := im.limited
 		c.entry(en)
+		if l := im.limited.since(before); l.any() || en.classifyLimited.any() {
+			stopped = append(stopped, en)
+			stoppedBy.add(l)
+			stoppedBy.add(en.classifyLimited)
+		}
+	}
+	if len(stopped) > 0 {
+		d.errs = append(d.errs, im.limitError(d, stopped, stoppedBy))
 	}
 	if pks > 0 {
 		d.note(blueprint.Pos{}, CategoryPK, "%d %s identified by pk (an export of authentik's): pks are not carried; stagehand's documents find objects by slug and name, so applying them updates these objects wherever their slug and name match", pks, plural(pks, "entry is", "entries are"))

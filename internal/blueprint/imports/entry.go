@@ -54,6 +54,10 @@ type entry struct {
 	// slug, a stage's name, set by classify (empty when the entry lacks
 	// it, which convert reports).
 	identity string
+
+	// classifyLimited are the values a limit stopped while classifying
+	// the entry.
+	classifyLimited limits
 }
 
 // live reports whether the entry creates or updates an object: not
@@ -220,16 +224,12 @@ func (en *entry) describe() string {
 	for _, key := range []string{"slug", "name", "field_key", "aaguid"} {
 		if v, ok := en.field(key); ok {
 			if s, ok := v.(string); ok {
-				return fmt.Sprintf("%s %q", e.Model, s)
+				return blueprint.Show(e.Model) + " " + blueprint.Quote(s)
 			}
 		}
 	}
-	ids := make([]string, 0, len(e.Identifiers))
-	for _, f := range e.Identifiers {
-		ids = append(ids, f.Key+": "+blueprint.Show(f.Value))
+	if len(e.Identifiers) == 0 {
+		return fmt.Sprintf("%s (entry %d)", blueprint.Show(e.Model), en.index+1)
 	}
-	if len(ids) == 0 {
-		return fmt.Sprintf("%s (entry %d)", e.Model, en.index+1)
-	}
-	return e.Model + " {" + strings.Join(ids, ", ") + "}"
+	return blueprint.Show(e.Model) + " " + blueprint.Show(e.Identifiers)
 }

@@ -26,7 +26,33 @@ type Options struct {
 	// Namespace, when set, is the namespace of every namespaced object.
 	// Empty leaves it unset, for kubectl apply -n or kustomize to decide.
 	Namespace string
+
+	// MaxSteps bounds the values the import computes for one file (each
+	// value of an entry, of the context entries it reads, of the entries a
+	// !Find compares), so that a document whose values grow exponentially
+	// (a context entry that is a list of two !Context of another, that one
+	// of two of a third, ...) is refused rather than computed. Zero is
+	// DefaultMaxSteps.
+	MaxSteps int
+
+	// MaxDepth bounds how deep one value nests, through the document's
+	// context (a !Context whose value is a !Context ...) too. Zero is
+	// DefaultMaxDepth.
+	MaxDepth int
 }
+
+// The default limits. A file that reaches one is not imported: its error
+// names the entries the limit stopped and the flag that raises it.
+const (
+	DefaultMaxSteps = 1 << 22
+	DefaultMaxDepth = 64
+)
+
+// The limits, as the command's flags name them.
+const (
+	FlagMaxSteps = "--max-steps"
+	FlagMaxDepth = "--max-depth"
+)
 
 // Result is what Import made of the files given.
 type Result struct {
@@ -101,6 +127,15 @@ func (r *Result) Err() error {
 // Import fails as a whole only for bad Options; a problem with a file is
 // its FileResult's Err.
 func Import(files []File, opts Options) (*Result, error) {
+	if opts.MaxSteps < 0 || opts.MaxDepth < 0 {
+		return nil, fmt.Errorf("the limits must not be negative (max steps %d, max depth %d)", opts.MaxSteps, opts.MaxDepth)
+	}
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = DefaultMaxSteps
+	}
+	if opts.MaxDepth == 0 {
+		opts.MaxDepth = DefaultMaxDepth
+	}
 	if opts.Namespace != "" {
 		if errs := validation.IsDNS1123Label(opts.Namespace); len(errs) > 0 {
 			return nil, fmt.Errorf("namespace %q: %s", opts.Namespace, strings.Join(errs, "; "))
@@ -139,9 +174,36 @@ type importer struct {
 	byPK map[string]*entry
 
 	names *namer
-	// steps counts the values computed (resolver.resolve).
+	// steps counts the values computed (resolver.resolve) for one file.
 	steps int
+	// limited are the limits that stopped a value, since the import
+	// began: an entry whose conversion adds to it is not carried whole.
+	limited limits
+	// fieldValues are entries' fields as a !Find compares them, computed
+	// once (resolver.matches).
+	fieldValues map[fieldOf]any
+	// byField indexes the entries by the string value of a field
+	// (entriesWith).
+	byField map[string]map[string][]*entry
 }
+
+// fieldOf names one field of one entry.
+type fieldOf struct {
+	en    *entry
+	field string
+}
+
+// limits counts the values each limit stopped.
+type limits struct{ steps, depth int }
+
+func (l limits) any() bool { return l.steps+l.depth > 0 }
+
+// since is what was stopped after before was taken.
+func (l limits) since(before limits) limits {
+	return limits{steps: l.steps - before.steps, depth: l.depth - before.depth}
+}
+
+func (l *limits) add(o limits) { l.steps += o.steps; l.depth += o.depth }
 
 // document is one decoded file.
 type document struct {
@@ -169,7 +231,38 @@ func (d *document) errorf(pos blueprint.Pos, format string, args ...any) {
 }
 
 func newImporter(opts Options) *importer {
-	return &importer{opts: opts, byPK: map[string]*entry{}, byEntry: map[*blueprint.Entry]*entry{}, names: newNamer()}
+	return &importer{opts: opts, byPK: map[string]*entry{}, byEntry: map[*blueprint.Entry]*entry{}, names: newNamer(), fieldValues: map[fieldOf]any{}, byField: map[string]map[string][]*entry{}}
+}
+
+// limitError is the error of a file some of whose entries a limit stopped:
+// it names them, the limit, and the flag that raises it.
+func (im *importer) limitError(d *document, stopped []*entry, l limits) error {
+	var which []string
+	if l.steps > 0 {
+		which = append(which, fmt.Sprintf("computing them takes more than %d values (%s)", im.opts.MaxSteps, FlagMaxSteps))
+	}
+	if l.depth > 0 {
+		which = append(which, fmt.Sprintf("their values nest deeper than %d (%s)", im.opts.MaxDepth, FlagMaxDepth))
+	}
+	const shown = 3
+	names := make([]string, 0, shown+1)
+	for i, en := range stopped {
+		if i == shown {
+			names = append(names, fmt.Sprintf("and %d more", len(stopped)-shown))
+			break
+		}
+		names = append(names, fmt.Sprintf("line %d: %s", en.e.Pos.Line, en.describe()))
+	}
+	flags := FlagMaxSteps
+	switch {
+	case l.steps > 0 && l.depth > 0:
+		flags = FlagMaxSteps + " and " + FlagMaxDepth
+	case l.depth > 0:
+		flags = FlagMaxDepth
+	}
+	return &blueprint.Error{File: d.file, Pos: stopped[0].e.Pos, Msg: fmt.Sprintf(
+		"a limit stopped %d %s, so the file is not imported: %s; raise %s to import it. Stopped: %s",
+		len(stopped), plural(len(stopped), "entry", "entries"), strings.Join(which, ", and "), flags, strings.Join(names, "; "))}
 }
 
 func (im *importer) run() {
@@ -184,7 +277,9 @@ func (im *importer) run() {
 	}
 	for _, en := range im.entries {
 		im.steps = 0
+		before := im.limited
 		im.classify(en)
+		en.classifyLimited = im.limited.since(before)
 	}
 	for _, en := range im.entries {
 		if pk, ok := en.e.Identifiers.Get("pk"); ok {

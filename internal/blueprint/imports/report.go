@@ -117,7 +117,7 @@ func (n Note) String() string {
 	if n.Pos.Line > 0 {
 		where = fmt.Sprintf("%s:%d:%d", n.File, n.Pos.Line, n.Pos.Column)
 	}
-	return fmt.Sprintf("%s: %s: %s", where, n.Category, n.Msg)
+	return fmt.Sprintf("%s: %s: %s", where, n.Category, blueprint.CutMessage(n.Msg))
 }
 
 // Count is how many notes of each category, in the order categories

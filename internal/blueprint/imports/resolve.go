@@ -67,25 +67,26 @@ type resolver struct {
 	note func(pos blueprint.Pos, c Category, format string, args ...any)
 }
 
-// maxDepth bounds how deep values nest through the document's context
-// (a !Context whose value is a !Context ...), which could otherwise loop.
-const maxDepth = 64
-
 func (r *resolver) value(v any) any { return r.resolve(v, 0) }
 
-// maxSteps bounds the values one import computes, so that a document
-// whose values grow exponentially (a context entry that is a list of two
-// !Context of another, that one of two of a third, ...) is refused
-// rather than computed.
-const maxSteps = 1 << 22
+// tooMany is what a value is when Options.MaxSteps stops it; the file
+// then fails (importer.limitError).
+func (r *resolver) tooMany(tag blueprint.Tag) unresolved {
+	r.im.limited.steps++
+	return unresolved{tag: tag, why: fmt.Sprintf("computing the values takes more than %d (%s)", r.im.opts.MaxSteps, FlagMaxSteps)}
+}
 
+// resolve computes a value, within Options.MaxDepth and MaxSteps: the
+// depth bounds how deep values nest through the document's context (a
+// !Context whose value is a !Context ...), which could otherwise loop.
 func (r *resolver) resolve(v any, depth int) any {
-	if depth > maxDepth {
-		return unresolved{why: "values nest too deep"}
+	if depth > r.im.opts.MaxDepth {
+		r.im.limited.depth++
+		return unresolved{why: fmt.Sprintf("the value nests deeper than %d (%s)", r.im.opts.MaxDepth, FlagMaxDepth)}
 	}
 	r.im.steps++
-	if r.im.steps > maxSteps {
-		return unresolved{why: "the documents' values expand to too many values"}
+	if r.im.steps > r.im.opts.MaxSteps {
+		return r.tooMany(nil)
 	}
 	switch v := v.(type) {
 	case nil, bool, int64, float64, string:
@@ -206,7 +207,17 @@ func (im *importer) findEntry(o outside) *entry {
 		}
 		return nil
 	}
-	for _, en := range im.entries {
+	// The entries an exact condition on a string can match, in order:
+	// every entry otherwise.
+	candidates := im.entries
+	for _, c := range o.conds {
+		field, lookup, _ := strings.Cut(c.field, "__")
+		if s, ok := c.value.(string); ok && (lookup == "" || lookup == "exact") {
+			candidates = im.entriesWith(field, s)
+			break
+		}
+	}
+	for _, en := range candidates {
 		if !en.live() || !covers(o.model, en.e.Model) {
 			continue
 		}
@@ -217,20 +228,45 @@ func (im *importer) findEntry(o outside) *entry {
 	return nil
 }
 
+// entriesWith are the entries whose field is the string value, in order:
+// an index of the entries by each field a !Find looks up, made on first
+// use, so that a file of many !Find is not quadratic.
+func (im *importer) entriesWith(field, value string) []*entry {
+	idx, ok := im.byField[field]
+	if !ok {
+		idx = map[string][]*entry{}
+		for _, en := range im.entries {
+			if v, ok := im.fieldValue(en, field); ok {
+				if s, ok := v.(string); ok {
+					idx[s] = append(idx[s], en)
+				}
+			}
+		}
+		im.byField[field] = idx
+	}
+	return idx[value]
+}
+
 // matches reports whether an entry's object has the values a !Find's
 // conditions ask for. Exact and case-insensitive lookups of a field the
 // entry sets are read; any other lookup does not match.
 func (im *importer) matches(en *entry, conds []cond) bool {
 	for _, c := range conds {
 		field, lookup, _ := strings.Cut(c.field, "__")
-		raw, ok := en.field(field)
+		v, ok := im.fieldValue(en, field)
 		if !ok {
 			return false
 		}
-		v := (&resolver{im: im, doc: en.doc, noFind: true}).value(raw)
 		switch lookup {
 		case "", "exact":
-			if !blueprint.Equal(v, c.value) {
+			a, ok1 := v.(string)
+			b, ok2 := c.value.(string)
+			if ok1 && ok2 {
+				// The common case, without Equal's canonical forms.
+				if a != b {
+					return false
+				}
+			} else if !blueprint.Equal(v, c.value) {
 				return false
 			}
 		case "iexact":
@@ -244,6 +280,27 @@ func (im *importer) matches(en *entry, conds []cond) bool {
 		}
 	}
 	return true
+}
+
+// fieldValue is an entry's field as a !Find compares it, computed from its
+// document alone, once: each !Find compares the entries of its model, so
+// computing them each time would make a file of many !Find quadratic in
+// its values. A value a limit stopped is not kept.
+func (im *importer) fieldValue(en *entry, field string) (any, bool) {
+	key := fieldOf{en: en, field: field}
+	if v, ok := im.fieldValues[key]; ok {
+		return v, true
+	}
+	raw, ok := en.field(field)
+	if !ok {
+		return nil, false
+	}
+	before := im.limited
+	v := (&resolver{im: im, doc: en.doc, noFind: true}).value(raw)
+	if !im.limited.since(before).any() {
+		im.fieldValues[key] = v
+	}
+	return v, true
 }
 
 // context resolves a !Context from the document's context, else its
@@ -266,8 +323,8 @@ func (r *resolver) context(c *blueprint.Context, depth int) any {
 		mk := contextKey{key: key, noFind: r.noFind}
 		if done, ok := r.doc.contextValues[mk]; ok {
 			r.im.steps += done.size
-			if r.im.steps > maxSteps {
-				return unresolved{tag: c, why: "the documents' values expand to too many values"}
+			if r.im.steps > r.im.opts.MaxSteps {
+				return r.tooMany(c)
 			}
 			return done.value
 		}

@@ -379,23 +379,66 @@ func TestPyFormat(t *testing.T) {
 	}
 }
 
-// A context that refers to itself, or grows exponentially, is not
-// computed: the import ends, and says so.
+// A context that refers to itself is not computed, and says so; one that
+// grows exponentially stops at Options.MaxSteps, and the file fails,
+// naming the entry and the flag that raises the limit.
 func TestContextLoops(t *testing.T) {
+	res := mustImport(t, inline("self.yaml", `version: 1
+context:
+  self: [!Context self, !Context self]
+entries:
+- model: authentik_stages_user_login.userloginstage
+  identifiers: {name: a}
+  attrs: {session_duration: !Context self}
+`), Options{})
+	mustHaveNote(t, res, CategoryTag, "session_duration is not carried: !Context self refers to itself")
+
 	var ctx strings.Builder
-	ctx.WriteString("context:\n  self: [!Context self, !Context self]\n")
+	ctx.WriteString("context:\n")
 	// 4^15 values, in 15 entries.
 	for i := range 15 {
 		ctx.WriteString(fmt.Sprintf("  a%d: [!Context a%[2]d, !Context a%[2]d, !Context a%[2]d, !Context a%[2]d]\n", i, i+1))
 	}
 	ctx.WriteString("  a15: x\n")
-	res := mustImport(t, inline("loop.yaml", "version: 1\n"+ctx.String()+`entries:
+	res, err := Import(inline("loop.yaml", "version: 1\n"+ctx.String()+`entries:
 - model: authentik_stages_user_login.userloginstage
   identifiers: {name: a}
-  attrs: {session_duration: !Context self, remember_device: !Context a0}
+  attrs: {remember_device: !Context a0}
+- model: authentik_stages_user_login.userloginstage
+  identifiers: {name: b}
 `), Options{})
-	mustHaveNote(t, res, CategoryTag, "session_duration is not carried: !Context self refers to itself")
-	mustHaveNote(t, res, CategoryTag, "remember_device is not carried: the documents' values expand to too many values")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "loop.yaml:20:3: a limit stopped 1 entry, so the file is not imported: computing them takes more than 4194304 values (--max-steps); raise --max-steps to import it. Stopped: line 20: authentik_stages_user_login.userloginstage \"a\""
+	if err := res.Err(); err == nil || err.Error() != want {
+		t.Errorf("error\n  %v\nwant\n  %s", err, want)
+	}
+	if len(res.Objects()) != 0 {
+		t.Errorf("a file a limit stopped gives %d objects", len(res.Objects()))
+	}
+}
+
+// A value nested deeper than Options.MaxDepth fails the file, naming the
+// flag; raised, the file imports.
+func TestMaxDepth(t *testing.T) {
+	doc := inline("deep.yaml", `version: 1
+context: {a: !Context b, b: !Context c, c: !Context d, d: x}
+entries:
+- model: authentik_stages_user_login.userloginstage
+  identifiers: {name: !Context a}
+`)
+	res, err := Import(doc, Options{MaxDepth: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err == nil || !strings.Contains(err.Error(), "their values nest deeper than 3 (--max-depth); raise --max-depth to import it. Stopped: line 4: authentik_stages_user_login.userloginstage {name: !Context a}") {
+		t.Errorf("error %v", err)
+	}
+	mustImport(t, doc, Options{MaxDepth: 8})
+	if _, err := Import(doc, Options{MaxSteps: -1}); err == nil {
+		t.Error("a negative limit is accepted")
+	}
 }
 
 // A !Find of a null primary key finds nothing, in any database: authentik
