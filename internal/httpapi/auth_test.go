@@ -293,7 +293,7 @@ func TestAccessCacheBounded(t *testing.T) {
 	c := &caller{key: userKey(authenticationv1.UserInfo{Username: "reader", UID: "uid-reader", Extra: map[string]authenticationv1.ExtraValue{"scope": {"all"}}})}
 	c.Name, c.UID, c.Extra = "reader", "uid-reader", map[string][]string{"scope": {"all"}}
 	for i := range maxAccessEntries + 100 {
-		if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", i), "passwordstages"); err != nil {
+		if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", i), "passwordstages", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -301,7 +301,7 @@ func TestAccessCacheBounded(t *testing.T) {
 		t.Fatalf("%d answers cached, want at most %d", n, maxAccessEntries)
 	}
 	before := rv.accessReviews.Load()
-	if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", maxAccessEntries+99), "passwordstages"); err != nil {
+	if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", maxAccessEntries+99), "passwordstages", nil); err != nil {
 		t.Fatal(err)
 	}
 	if rv.accessReviews.Load() != before {
