@@ -132,6 +132,13 @@ func (e *kindEndpoint[O, R]) anyReadable(ctx context.Context, rq *request, excep
 	if ok, err := rq.perm.may(ctx, ""); err != nil || ok {
 		return ok, err
 	}
+	return e.anyNamespaceReadable(ctx, rq, except)
+}
+
+// anyNamespaceReadable is anyReadable once the cluster-wide question has
+// been answered no: whether the caller may read the kind in any namespace
+// (but those in except) that holds an object of it.
+func (e *kindEndpoint[O, R]) anyNamespaceReadable(ctx context.Context, rq *request, except map[string]bool) (bool, error) {
 	objs, err := e.listAll(ctx, rq)
 	if err != nil {
 		return false, err
@@ -300,7 +307,7 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 		// authentik's permission filter comes first: a caller who may
 		// read no object of the kind is a 403, not a 400.
 		if !all {
-			if ok, err := e.anyReadable(ctx, rq, nil); err != nil || !ok {
+			if ok, err := e.anyNamespaceReadable(ctx, rq, nil); err != nil || !ok {
 				return deniedOr(rq, err)
 			}
 		}
@@ -326,7 +333,7 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 		if len(rows) == 0 {
 			// None readable: a 403 if the caller may read no object of the
 			// kind at all, matching or not; an empty page otherwise.
-			if ok, err := e.anyReadable(ctx, rq, unreadable); err != nil || !ok {
+			if ok, err := e.anyNamespaceReadable(ctx, rq, unreadable); err != nil || !ok {
 				return deniedOr(rq, err)
 			}
 		}
