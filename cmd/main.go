@@ -56,6 +56,7 @@ func main() {
 	flag.DurationVar(&o.apiRequestTimeout, "api-request-timeout", httpapi.DefaultRequestTimeout, "Longest the API spends on one request.")
 	flag.Float64Var(&o.apiTokenReviewQPS, "api-token-review-qps", httpapi.DefaultTokenReviewQPS, "TokenReviews per second the API sends, on average, for bearer tokens not in its cache; a request over the limit is answered 503 with Retry-After. Negative: no limit.")
 	flag.IntVar(&o.apiTokenReviewBurst, "api-token-review-burst", httpapi.DefaultTokenReviewBurst, "TokenReviews the API may send in a burst, above --api-token-review-qps.")
+	flag.IntVar(&o.apiMaxAccessReviews, "api-max-access-reviews-per-request", httpapi.DefaultMaxAccessReviewsPerRequest, "SubjectAccessReviews one API request may send (those not in the cache): a caller who may not read a kind cluster-wide is asked about each namespace that holds a match; a request that needs more is answered 503 with Retry-After. Set it above the number of namespaces holding stagehand objects, or grant callers cluster-wide read. Negative: no limit.")
 	flag.StringVar(&o.apiTLS, "api-tls", "", "How the API serves: self-signed (HTTPS with a certificate from the manager's own CA, kept in --api-tls-secret and published in --api-tls-ca-configmap; the default), files (HTTPS with --api-tls-cert-file and --api-tls-key-file; the default when they are set), or none (plain HTTP: callers' bearer tokens cross the network in clear text; for loopback or a mesh that encrypts).")
 	flag.StringVar(&o.apiTLSSecret, "api-tls-secret", "stagehand-api-certs", "With --api-tls=self-signed: the Secret, in --api-tls-namespace, where the elected leader keeps the CA and the serving certificate, and from which every replica serves. It must exist (the deployment creates it empty): the manager may not create Secrets.")
 	flag.StringVar(&o.apiTLSCAConfigMap, "api-tls-ca-configmap", "stagehand-api-ca", "With --api-tls=self-signed: the ConfigMap, in --api-tls-namespace, where the leader publishes the CA certificates clients trust (key ca.crt). It must exist (the deployment creates it empty).")
@@ -97,6 +98,7 @@ type runOptions struct {
 	apiRequestTimeout            time.Duration
 	apiTokenReviewQPS            float64
 	apiTokenReviewBurst          int
+	apiMaxAccessReviews          int
 	apiTLS                       string
 	apiTLSSecret                 string
 	apiTLSCAConfigMap            string
@@ -187,23 +189,24 @@ func run(o runOptions) error {
 		}
 		// The server logs a warning of its own at start with --api-auth=none.
 		api, err := httpapi.New(httpapi.Options{
-			Addr:                      o.apiAddr,
-			Reader:                    mgr.GetCache(),
-			Cache:                     mgr.GetCache(),
-			Reviewer:                  mgr.GetClient(),
-			Auth:                      o.apiAuth,
-			TokenAudiences:            audiences,
-			AcceptKubeAPIServerTokens: o.apiAcceptKubeAPIServerTokens,
-			AuthCacheTTL:              o.apiAuthCacheTTL,
-			AuthNegativeCacheTTL:      o.apiAuthNegTTL,
-			RequestTimeout:            o.apiRequestTimeout,
-			TokenReviewQPS:            o.apiTokenReviewQPS,
-			TokenReviewBurst:          o.apiTokenReviewBurst,
-			TLSCertFile:               o.apiTLSCertFile,
-			TLSKeyFile:                o.apiTLSKeyFile,
-			GetCertificate:            getCertificate,
-			Metrics:                   metrics.Registry,
-			Log:                       ctrl.Log.WithName("api"),
+			Addr:                       o.apiAddr,
+			Reader:                     mgr.GetCache(),
+			Cache:                      mgr.GetCache(),
+			Reviewer:                   mgr.GetClient(),
+			Auth:                       o.apiAuth,
+			TokenAudiences:             audiences,
+			AcceptKubeAPIServerTokens:  o.apiAcceptKubeAPIServerTokens,
+			AuthCacheTTL:               o.apiAuthCacheTTL,
+			AuthNegativeCacheTTL:       o.apiAuthNegTTL,
+			RequestTimeout:             o.apiRequestTimeout,
+			TokenReviewQPS:             o.apiTokenReviewQPS,
+			TokenReviewBurst:           o.apiTokenReviewBurst,
+			MaxAccessReviewsPerRequest: o.apiMaxAccessReviews,
+			TLSCertFile:                o.apiTLSCertFile,
+			TLSKeyFile:                 o.apiTLSKeyFile,
+			GetCertificate:             getCertificate,
+			Metrics:                    metrics.Registry,
+			Log:                        ctrl.Log.WithName("api"),
 		})
 		if err != nil {
 			return err

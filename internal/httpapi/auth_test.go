@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -293,7 +294,7 @@ func TestAccessCacheBounded(t *testing.T) {
 	c := &caller{key: userKey(authenticationv1.UserInfo{Username: "reader", UID: "uid-reader", Extra: map[string]authenticationv1.ExtraValue{"scope": {"all"}}})}
 	c.Name, c.UID, c.Extra = "reader", "uid-reader", map[string][]string{"scope": {"all"}}
 	for i := range maxAccessEntries + 100 {
-		if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", i), "passwordstages"); err != nil {
+		if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", i), "passwordstages", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -301,7 +302,7 @@ func TestAccessCacheBounded(t *testing.T) {
 		t.Fatalf("%d answers cached, want at most %d", n, maxAccessEntries)
 	}
 	before := rv.accessReviews.Load()
-	if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", maxAccessEntries+99), "passwordstages"); err != nil {
+	if _, err := a.allowed(context.Background(), c, fmt.Sprintf("ns-%d", maxAccessEntries+99), "passwordstages", nil); err != nil {
 		t.Fatal(err)
 	}
 	if rv.accessReviews.Load() != before {
@@ -348,4 +349,68 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 		}
 	}
 	return 0
+}
+
+// TestAccessReviewBudget: the limit holds for every way a request asks
+// about namespaces (a list, a retrieve of an object the caller may not
+// read, an invalid filter's check that the caller may read something), and
+// answers within it are unchanged; a negative limit is no limit.
+func TestAccessReviewBudget(t *testing.T) {
+	var objs []client.Object
+	for i := range 20 {
+		objs = append(objs, &flowsv1alpha1.PasswordStage{ObjectMeta: om(fmt.Sprintf("ns-%02d", i), "password", 1000+i), Spec: flowsv1alpha1.PasswordStageSpec{
+			Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"},
+		}})
+	}
+	rv := newFakeReviewer()
+	rv.grants["reader"] = []string{"ns-19"}
+	server := func(limit int) *Server {
+		s, err := New(Options{
+			Addr: "127.0.0.1:0", Reader: fakeReader(t, objs...), Auth: AuthKubernetes, Reviewer: rv,
+			AuthCacheTTL: time.Nanosecond, MaxAccessReviewsPerRequest: limit,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	pw := "/api/v3/stages/password/"
+	unreadable := pw + string(uid(1000)) + "/"
+	const unavailable = `{"detail":"Service temporarily unavailable, try again later."}`
+	for _, tc := range []struct {
+		name, token, path string
+		limit             int
+		code              int
+		// reviews is the most the request may send.
+		reviews int64
+	}{
+		{"list, within the limit", "reader", pw + "?search=password", 21, 200, 21},
+		{"list, past it", "reader", pw + "?search=password", 10, 503, 10},
+		{"list, no limit", "reader", pw + "?search=password", -1, 200, 21},
+		{"list matching nothing, a reader", "reader", pw + "?search=nothing", 21, 200, 21},
+		{"retrieve, unreadable, within", "reader", unreadable, 22, 404, 22},
+		{"retrieve, unreadable, past", "nobody", unreadable, 10, 503, 10},
+		{"retrieve, unreadable, no role", "nobody", unreadable, 22, 403, 22},
+		{"invalid filter, no role, past", "nobody", pw + "?failed_attempts_before_cancel=x", 10, 503, 10},
+		{"invalid filter, no role", "nobody", pw + "?failed_attempts_before_cancel=x", 21, 403, 21},
+		{"invalid filter, reader", "reader", pw + "?failed_attempts_before_cancel=x", 21, 400, 21},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := server(tc.limit)
+			before := rv.accessReviews.Load()
+			rec := get(t, s, tc.path, "Authorization", "Bearer "+tc.token)
+			n := rv.accessReviews.Load() - before
+			if rec.Code != tc.code || n > tc.reviews {
+				t.Errorf("GET %s as %s, limit %d: %d %s after %d reviews, want %d after at most %d", tc.path, tc.token, tc.limit, rec.Code, rec.Body, n, tc.code, tc.reviews)
+			}
+			if tc.code == 503 && (rec.Body.String() != unavailable || rec.Header().Get("Retry-After") != "1") {
+				t.Errorf("past the limit: %s, Retry-After %q", rec.Body, rec.Header().Get("Retry-After"))
+			}
+			if tc.code == 200 && strings.Contains(tc.path, "search=password") {
+				if got := names(t, rec); !slices.Equal(got, []string{"password"}) {
+					t.Errorf("the reader lists %v, want ns-19's stage only", got)
+				}
+			}
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
@@ -95,8 +96,20 @@ type caller struct {
 }
 
 // bearer reads the Authorization header as authentik's TokenAuthentication
-// does: no header, or one without a space, is no credentials; a scheme other
-// than Bearer is refused.
+// does (authentik.api.authentication.validate_auth): the header trimmed; none,
+// or one without a space, is no credentials; the scheme is what comes before
+// the first space, and one other than Bearer (in any case) is refused; the
+// token is all that follows that space.
+//
+// authentik then looks the token up, and a token with whitespace in it
+// ("Bearer  x" is the token " x"; "Bearer x y" the token "x y") is no key it
+// ever issued: "Token invalid/expired". Such a token is refused here, before
+// any TokenReview, with the same answer: kube-apiserver would not read it
+// as authentik does. Its bearer parser reads "Bearer  x" as an empty token,
+// and with anonymous authentication on (the default) reviews it as
+// system:anonymous, authenticated; it reads "Bearer x y" as the token "x".
+// An empty token (authentik's "Malformed header") cannot remain once the
+// header is trimmed.
 func bearer(header string) (token, msg string) {
 	h := strings.TrimSpace(header)
 	if h == "" || !strings.Contains(h, " ") {
@@ -106,7 +119,19 @@ func bearer(header string) (token, msg string) {
 	if !strings.EqualFold(scheme, "bearer") {
 		return "", msgUnsupportedType
 	}
+	if token == "" || strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+		return "", msgTokenInvalid
+	}
 	return token, ""
+}
+
+// anonymous reports whether a TokenReview's user is no one: kube-apiserver's
+// anonymous authenticator answers authenticated: true, as system:anonymous
+// in system:unauthenticated, for a request without a token it could read.
+// Such an answer is a refusal here, whatever token let it through: the API
+// answers only callers with a credential.
+func anonymous(u authenticationv1.UserInfo) bool {
+	return u.Username == user.Anonymous || slices.Contains(u.Groups, user.AllUnauthenticated)
 }
 
 // tokenAuthenticator checks bearer tokens: authentik's reading of the
@@ -206,8 +231,12 @@ func (t *tokenReviewer) AuthenticateToken(ctx context.Context, token string) (*a
 		t.m.review(review, "wrong_audience")
 		return nil, false, nil
 	}
-	t.m.review(review, "authenticated")
 	u := tr.Status.User
+	if anonymous(u) {
+		t.m.review(review, "anonymous")
+		return nil, false, nil
+	}
+	t.m.review(review, "authenticated")
 	c := &caller{DefaultInfo: user.DefaultInfo{Name: u.Username, UID: u.UID, Groups: u.Groups}, key: userKey(u)}
 	if len(u.Extra) > 0 {
 		c.Extra = make(map[string][]string, len(u.Extra))

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +14,11 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -260,5 +265,94 @@ func TestNoTokenInLogs(t *testing.T) {
 	}
 	if !t.Failed() {
 		t.Logf("%d bytes of logs, no token in them", len(out))
+	}
+}
+
+// TestNoAnonymousCaller: kube-apiserver, as clusters run it (envtest's runs
+// with its default --anonymous-auth=true), answers a TokenReview whose
+// token its own bearer parser reads as empty ("Bearer  x" is the token
+// " x": an empty token, then "x") with authenticated: true, as
+// system:anonymous, for whatever audiences were asked. A cluster that lets
+// unauthenticated callers read something in a namespace (here,
+// PasswordStages) must not thereby let them read it through stagehand
+// without a token. Every malformed header is refused with authentik's 403
+// for a key that is no token, and a review that answers system:anonymous
+// (or any user in system:unauthenticated) is refused whatever let it
+// through.
+func TestNoAnonymousCaller(t *testing.T) {
+	c := envtest(t)
+	ns, path := audienceWorld(t, c, "anonymous")
+	reader := c.token(t, ns, "reader", DefaultTokenAudience)
+	c.create(t,
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "public-stages"}, Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{flowsv1alpha1.GroupVersion.Group}, Resources: []string{"passwordstages"}, Verbs: []string{"get"},
+		}}},
+		&rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "public-stages"},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:unauthenticated"}},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "public-stages"},
+		},
+	)
+	testenv.Eventually(t, func() error {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "system:anonymous", Groups: []string{"system:unauthenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: ns, Verb: "get", Group: flowsv1alpha1.GroupVersion.Group, Resource: "passwordstages",
+			},
+		}}
+		if err := c.admin.Create(context.Background(), sar); err != nil {
+			return err
+		}
+		if !sar.Status.Allowed {
+			return errors.New("system:unauthenticated may not get passwordstages yet")
+		}
+		return nil
+	})
+
+	const refused = `{"detail":"Token invalid/expired"}`
+	for _, header := range []string{
+		"Bearer  x",
+		"Bearer  " + reader, // kube-apiserver reads it as an empty token too
+		"bearer \t x",
+		"Bearer x y", // kube-apiserver would review "x"
+		"Bearer " + reader + " junk",
+		"Bearer " + reader + "\tjunk",
+	} {
+		req, err := http.NewRequest("GET", c.kube+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", header)
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 403 || string(b) != refused {
+			t.Errorf("Authorization %q: %d %s, want 403 %s", strings.ReplaceAll(header, reader, "<token>"), resp.StatusCode, b, refused)
+		}
+	}
+	// The reader's own token, well formed, still reads.
+	if got := call(t, "GET", c.kube+path, reader); got.code != 200 {
+		t.Errorf("the reader: %d %s", got.code, got.body)
+	}
+
+	// The second guard, on its own: a review the API server answers with
+	// system:anonymous is a refusal.
+	tr := &tokenReviewer{reviewer: c.mgr.GetClient(), timeout: testenv.Timeout, m: must(newMetrics(nil))}
+	for _, auds := range [][]string{{DefaultTokenAudience}, nil} {
+		ctx := context.Background()
+		if auds != nil {
+			ctx = authenticator.WithAudiences(ctx, auds)
+		}
+		resp, ok, err := tr.AuthenticateToken(ctx, " x")
+		if err != nil || ok {
+			var who any
+			if resp != nil {
+				who = resp.User
+			}
+			t.Errorf("a TokenReview of %q for audiences %q: authenticated %v as %v (%v), want a refusal", " x", auds, ok, who, err)
+		}
 	}
 }

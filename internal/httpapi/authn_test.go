@@ -204,3 +204,36 @@ func TestTokenAudiencesValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestAnonymousReviewRefused: a TokenReview that answers system:anonymous,
+// or a user in system:unauthenticated, is a refusal, counted apart.
+func TestAnonymousReviewRefused(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := must(newMetrics(reg))
+	for _, u := range []authenticationv1.UserInfo{
+		{Username: "system:anonymous", Groups: []string{"system:unauthenticated"}},
+		{Username: "system:anonymous"},
+		{Username: "someone", Groups: []string{"system:unauthenticated"}},
+	} {
+		rv := reviewerFunc(func(obj client.Object) {
+			tr := obj.(*authenticationv1.TokenReview)
+			tr.Status = authenticationv1.TokenReviewStatus{Authenticated: true, User: u, Audiences: tr.Spec.Audiences}
+		})
+		tr := &tokenReviewer{reviewer: rv, timeout: time.Second, m: m}
+		_, ok, err := tr.AuthenticateToken(authenticator.WithAudiences(context.Background(), authenticator.Audiences{DefaultTokenAudience}), "x")
+		if ok || err != nil {
+			t.Errorf("a review answering %+v: authenticated %v (%v), want a refusal", u, ok, err)
+		}
+	}
+	if got := counterValue(t, reg, "stagehand_api_auth_reviews_total", map[string]string{"review": "token", "result": "anonymous"}); got != 3 {
+		t.Errorf("reviews{result=anonymous} = %v, want 3", got)
+	}
+}
+
+// reviewerFunc is a Reviewer that fills in each review with a function.
+type reviewerFunc func(client.Object)
+
+func (f reviewerFunc) Create(_ context.Context, obj client.Object, _ ...client.CreateOption) error {
+	f(obj)
+	return nil
+}

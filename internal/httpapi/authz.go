@@ -3,12 +3,15 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/util/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
@@ -19,6 +22,15 @@ import (
 // TTL, a failure to ask not at all), and asked once for a burst of identical
 // questions.
 //
+// One request asks about many namespaces only when its caller may not read
+// the kind cluster-wide (one review, namespace ""): then a list asks about
+// each namespace that holds an object its query matches, and a retrieve,
+// when the object it names is not readable, about namespaces until one is.
+// Each request may send at most Options.MaxAccessReviewsPerRequest reviews
+// (questions the cache does not answer); one that needs more is answered
+// 503 with a Retry-After, and nothing is logged (the metrics count them).
+// The answers it did get are cached, so a retry asks only the rest.
+//
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 // +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes,verbs=get;list;watch
 
@@ -26,6 +38,30 @@ import (
 // (users times namespaces) evicts the least recently used answers instead
 // of growing memory.
 const maxAccessEntries = 1 << 14
+
+// errTooManyReviews is a SubjectAccessReview not sent because the request
+// has sent Options.MaxAccessReviewsPerRequest already: the request is
+// answered 503 with a Retry-After, and nothing is logged.
+var errTooManyReviews = fmt.Errorf("%w: too many namespaces to review for one request", errReview)
+
+// reviewBudget is how many more SubjectAccessReviews one request may send.
+// Shared by every copy of the request's permission (an export asks about
+// several kinds); nil: no limit.
+type reviewBudget struct{ left atomic.Int64 }
+
+func newReviewBudget(n int) *reviewBudget {
+	if n < 0 {
+		return nil
+	}
+	b := &reviewBudget{}
+	b.left.Store(int64(n))
+	return b
+}
+
+// take spends one review, or reports that none is left.
+func (b *reviewBudget) take() bool {
+	return b == nil || b.left.Add(-1) >= 0
+}
 
 // accessKey is a SubjectAccessReview's question: may this user get this
 // resource in this namespace ("" for every namespace)?
@@ -56,11 +92,17 @@ func newAccessReviewer(reviewer Reviewer, ttl, negativeTTL, timeout time.Duratio
 }
 
 // allowed reports whether the caller may get resource (a stagehand kind) in
-// namespace; namespace "" asks about every namespace at once.
-func (a *accessReviewer) allowed(ctx context.Context, c *caller, namespace, resource string) (bool, error) {
+// namespace; namespace "" asks about every namespace at once. A question the
+// cache does not answer spends one of budget's reviews, or fails with
+// errTooManyReviews when none is left.
+func (a *accessReviewer) allowed(ctx context.Context, c *caller, namespace, resource string, budget *reviewBudget) (bool, error) {
 	key := accessKey{user: c.key, namespace: namespace, resource: resource}
 	if ok, hit := a.cache.Get(key); hit {
 		return ok.(bool), nil
+	}
+	if !budget.take() {
+		a.m.review("access", "over_limit")
+		return false, errTooManyReviews
 	}
 	v, err, _ := a.flight.Do(c.key+"\x00"+namespace+"\x00"+resource, func() (any, error) {
 		if ok, hit := a.cache.Get(key); hit {
@@ -118,6 +160,8 @@ type permission struct {
 	access   *accessReviewer
 	caller   *caller
 	resource string
+	// budget bounds the reviews the request sends.
+	budget *reviewBudget
 }
 
 // everything reports whether the caller may read every object of the kind
@@ -130,7 +174,7 @@ func (p *permission) may(ctx context.Context, namespace string) (bool, error) {
 	if p.access == nil {
 		return true, nil
 	}
-	return p.access.allowed(ctx, p.caller, namespace, p.resource)
+	return p.access.allowed(ctx, p.caller, namespace, p.resource, p.budget)
 }
 
 // reviewParallelism bounds the SubjectAccessReviews one request has in
@@ -182,4 +226,43 @@ func (p *permission) readable(ctx context.Context, namespaces []string, stop boo
 		return nil, firstErr
 	}
 	return out, nil
+}
+
+// visibleRows keeps the rows whose namespaces the caller may read, asking
+// only about the namespaces that hold one (a query that matches objects in
+// three namespaces costs three reviews, however many namespaces hold the
+// kind), and returns the namespaces found unreadable.
+func visibleRows[O client.Object, R any](ctx context.Context, rq *request, rows []row[O, R]) ([]row[O, R], map[string]bool, error) {
+	var nss []string
+	for _, rw := range rows {
+		nss = append(nss, rw.obj.GetNamespace())
+	}
+	slices.Sort(nss)
+	nss = slices.Compact(nss)
+	readable, err := rq.perm.readable(ctx, nss, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	unreadable := make(map[string]bool, len(nss)-len(readable))
+	for _, ns := range nss {
+		if !readable[ns] {
+			unreadable[ns] = true
+		}
+	}
+	visible := rows[:0]
+	for _, rw := range rows {
+		if readable[rw.obj.GetNamespace()] {
+			visible = append(visible, rw)
+		}
+	}
+	return visible, unreadable, nil
+}
+
+// deniedOr is the answer to a caller found to read nothing of a kind (err
+// nil): authentik's 403; or to a failure to find out.
+func deniedOr(rq *request, err error) response {
+	if err != nil {
+		return rq.reviewOrServerError(err)
+	}
+	return detailResponse(403, msgDenied)
 }

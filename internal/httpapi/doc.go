@@ -54,9 +54,12 @@
 // Authentication (authentik's TokenAuthentication): no Authorization header,
 // or one without a space, is 403 "Authentication credentials were not
 // provided."; a scheme other than Bearer is 403 "Unsupported authentication
-// type"; a token the API server's TokenReview does not authenticate is 403
-// "Token invalid/expired". authentik never answers 401. A failure to reach
-// the API server is 503 (not cached).
+// type"; a token with whitespace in it, which authentik never issued, and a
+// token the API server's TokenReview does not authenticate (or
+// authenticates as system:anonymous) are 403 "Token invalid/expired".
+// authentik never answers 401. A failure to reach the API server is 503
+// (not cached), as is a request that needs more SubjectAccessReviews than
+// Options.MaxAccessReviewsPerRequest (with Retry-After).
 //
 // Pagination (authentik.api.pagination.Pagination): `page_size` defaults to
 // 20 and is capped at 100 (the tenant's pagination_default_page_size and

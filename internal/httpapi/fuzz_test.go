@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -110,7 +111,7 @@ func FuzzPage(f *testing.F) {
 }
 
 // FuzzBearer: a header gives a token or authentik's refusal, never both,
-// never neither.
+// never neither, and never a token with whitespace in it.
 func FuzzBearer(f *testing.F) {
 	for _, s := range []string{"", "Bearer abc", "bearer abc", "Token abc", "Bearer", "Bearer  two  spaces", "\tBearer x\t"} {
 		f.Add(s)
@@ -120,8 +121,11 @@ func FuzzBearer(f *testing.F) {
 		if (token == "") == (msg == "") {
 			t.Fatalf("bearer(%q) = %q, %q: want a token or a refusal", h, token, msg)
 		}
-		if msg != "" && msg != msgNoCredentials && msg != msgUnsupportedType {
+		if msg != "" && msg != msgNoCredentials && msg != msgUnsupportedType && msg != msgTokenInvalid {
 			t.Fatalf("bearer(%q): %q is not authentik's", h, msg)
+		}
+		if strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+			t.Fatalf("bearer(%q) = %q: a token with whitespace would be reviewed", h, token)
 		}
 	})
 }

@@ -73,7 +73,7 @@ func (rq *request) serverError(err error) response {
 }
 
 func (rq *request) reviewError(err error) response {
-	if errors.Is(err, errThrottled) {
+	if errors.Is(err, errThrottled) || errors.Is(err, errTooManyReviews) {
 		r := detailResponse(503, msgUnavailable)
 		r.headers = map[string]string{"Retry-After": "1"}
 		return r
@@ -132,6 +132,13 @@ func (e *kindEndpoint[O, R]) anyReadable(ctx context.Context, rq *request, excep
 	if ok, err := rq.perm.may(ctx, ""); err != nil || ok {
 		return ok, err
 	}
+	return e.anyNamespaceReadable(ctx, rq, except)
+}
+
+// anyNamespaceReadable is anyReadable once the cluster-wide question has
+// been answered no: whether the caller may read the kind in any namespace
+// (but those in except) that holds an object of it.
+func (e *kindEndpoint[O, R]) anyNamespaceReadable(ctx context.Context, rq *request, except map[string]bool) (bool, error) {
 	objs, err := e.listAll(ctx, rq)
 	if err != nil {
 		return false, err
@@ -292,39 +299,43 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 	if err != nil {
 		return rq.serverError(err)
 	}
-	visible := objs
-	if !rq.perm.everything() {
-		if !all {
-			readable, err := rq.perm.readable(ctx, namespaces(objs, nil), false)
-			if err != nil {
-				return rq.reviewOrServerError(err)
-			}
-			visible = make([]O, 0, len(objs))
-			for _, o := range objs {
-				if readable[o.GetNamespace()] {
-					visible = append(visible, o)
-				}
-			}
-			if len(visible) == 0 {
-				return detailResponse(403, msgDenied)
-			}
-		}
-	}
 	q, fe, err := e.parseQuery(ctx, rq.rv, rq.values)
 	if err != nil {
 		return rq.serverError(err)
 	}
 	if fe != nil {
+		// authentik's permission filter comes first: a caller who may
+		// read no object of the kind is a 403, not a 400.
+		if !all {
+			if ok, err := e.anyNamespaceReadable(ctx, rq, nil); err != nil || !ok {
+				return deniedOr(rq, err)
+			}
+		}
 		return response{status: 400, body: fe}
 	}
-	rows := make([]row[O, R], 0, len(visible))
-	for _, o := range visible {
+	rows := make([]row[O, R], 0, len(objs))
+	for _, o := range objs {
 		r, en, err := e.rendered(ctx, rq, o)
 		if err != nil {
 			return rq.serverError(err)
 		}
 		if r != nil && q.match(r) {
 			rows = append(rows, row[O, R]{obj: o, r: r, en: en})
+		}
+	}
+	if !all {
+		// Only the namespaces that hold a match are asked about (authz.go).
+		var unreadable map[string]bool
+		rows, unreadable, err = visibleRows(ctx, rq, rows)
+		if err != nil {
+			return rq.reviewOrServerError(err)
+		}
+		if len(rows) == 0 {
+			// None readable: a 403 if the caller may read no object of the
+			// kind at all, matching or not; an empty page otherwise.
+			if ok, err := e.anyNamespaceReadable(ctx, rq, unreadable); err != nil || !ok {
+				return deniedOr(rq, err)
+			}
 		}
 	}
 	// Ties are broken by name, namespace and uid, so that every replica

@@ -266,7 +266,8 @@ func TestSearchTerms(t *testing.T) {
 }
 
 // TestBearer checks how the Authorization header is read, as authentik's
-// TokenAuthentication reads it.
+// TokenAuthentication reads it, and that no token with whitespace in it is
+// sent for review.
 func TestBearer(t *testing.T) {
 	cases := []struct{ header, token, msg string }{
 		{"", "", msgNoCredentials},
@@ -279,6 +280,17 @@ func TestBearer(t *testing.T) {
 		{"Bearer abc", "abc", ""},
 		{"bearer abc", "abc", ""},
 		{"BEARER abc ", "abc", ""},
+		{" Bearer \t ", "", msgNoCredentials},
+		{"Bearer\tabc", "", msgNoCredentials},
+		// authentik's token is all that follows the first space: one
+		// with whitespace in it is no key it issued. kube-apiserver reads
+		// "Bearer  abc" as an empty token (system:anonymous) and
+		// "Bearer abc def" as "abc", so none is reviewed.
+		{"Bearer  abc", "", msgTokenInvalid},
+		{"Bearer \tabc", "", msgTokenInvalid},
+		{"Bearer abc def", "", msgTokenInvalid},
+		{"Bearer abc\tdef", "", msgTokenInvalid},
+		{"Bearer abc\u00a0def", "", msgTokenInvalid},
 	}
 	for _, tc := range cases {
 		token, msg := bearer(tc.header)

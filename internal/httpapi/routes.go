@@ -102,7 +102,8 @@ func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool, a
 		if msg != "" {
 			return detailResponse(403, msg)
 		}
-		rq.perm = permission{access: s.access, caller: c, resource: ep.kindInfo().resource}
+		rq.perm = permission{access: s.access, caller: c, resource: ep.kindInfo().resource,
+			budget: newReviewBudget(s.opts.MaxAccessReviewsPerRequest)}
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return response{status: 405, body: detail{Detail: `Method "` + r.Method + `" not allowed.`}}

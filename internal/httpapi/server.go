@@ -58,6 +58,10 @@ const (
 	// than would crowd the manager's own requests out of the API server.
 	DefaultTokenReviewQPS   = 20
 	DefaultTokenReviewBurst = 50
+	// DefaultMaxAccessReviewsPerRequest: a caller who may read a kind in
+	// some namespaces only is asked about each namespace holding a match;
+	// past this many reviews for one request, the request is a 503.
+	DefaultMaxAccessReviewsPerRequest = 100
 	// maxNegativeCacheTTL caps how long a refusal (a bad token, a denied
 	// read) is remembered by default: long enough to absorb a burst, short
 	// enough that a RoleBinding just created takes effect at once.
@@ -115,6 +119,11 @@ type Options struct {
 	// limit.
 	TokenReviewQPS   float64
 	TokenReviewBurst int
+	// MaxAccessReviewsPerRequest bounds the SubjectAccessReviews one
+	// request sends (those the cache does not answer); a request that needs
+	// more is answered 503 with Retry-After. Default
+	// DefaultMaxAccessReviewsPerRequest; negative: no limit.
+	MaxAccessReviewsPerRequest int
 	// RequestTimeout bounds each request, reviews included. Default 10s.
 	RequestTimeout time.Duration
 	// ShutdownTimeout bounds the wait for requests in flight when the
@@ -178,6 +187,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.TokenReviewBurst <= 0 {
 		opts.TokenReviewBurst = max(DefaultTokenReviewBurst, int(opts.TokenReviewQPS))
+	}
+	if opts.MaxAccessReviewsPerRequest == 0 {
+		opts.MaxAccessReviewsPerRequest = DefaultMaxAccessReviewsPerRequest
 	}
 	if len(opts.TokenAudiences) == 0 {
 		opts.TokenAudiences = []string{DefaultTokenAudience}
