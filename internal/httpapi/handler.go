@@ -68,6 +68,11 @@ type request struct {
 }
 
 func (rq *request) serverError(err error) response {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// The request's time ran out (or its client went away) while it
+		// was being answered: as for a review that did not answer in time.
+		return detailResponse(503, msgUnavailable)
+	}
 	rq.fail(err)
 	return detailResponse(500, msgServerError)
 }
@@ -272,13 +277,13 @@ func (e *kindEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 	var memoKey string
 	if all && rq.memo != nil {
 		memoKey = e.info.route + "?" + rq.rawQuery
-		epoch := rq.memo.epoch.Load()
-		if b, ok := rq.memo.list(memoKey, epoch); ok {
+		st := rq.memo.listStamp()
+		if b, ok := rq.memo.list(memoKey, st); ok {
 			return jsonResponse(b)
 		}
 		resp := e.listUncached(ctx, rq, true)
 		if resp.status == 200 {
-			rq.memo.rememberList(memoKey, epoch, resp.raw)
+			rq.memo.rememberList(memoKey, st, resp.raw)
 		}
 		return resp
 	}
@@ -319,6 +324,9 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 	}
 	rows := make([]row[O, R], 0, len(visible))
 	for _, o := range visible {
+		if err := ctx.Err(); err != nil {
+			return rq.serverError(err)
+		}
 		r, en, err := e.rendered(ctx, rq, o)
 		if err != nil {
 			return rq.serverError(err)
@@ -352,15 +360,24 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 	if err != nil {
 		return rq.serverError(err)
 	}
-	out := make([]byte, 0, 64+len(pj)+(hi-lo)*2048)
-	out = append(out, `{"pagination":`...)
-	out = append(out, pj...)
-	out = append(out, `,"results":[`...)
-	for i, rw := range rows[lo:hi] {
+	results := make([][]byte, 0, hi-lo)
+	size := 64 + len(pj)
+	for _, rw := range rows[lo:hi] {
+		if err := ctx.Err(); err != nil {
+			return rq.serverError(err)
+		}
 		b, err := e.full(ctx, rq, rw.obj, rw.r, rw.en)
 		if err != nil {
 			return rq.serverError(err)
 		}
+		results = append(results, b)
+		size += len(b) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"pagination":`...)
+	out = append(out, pj...)
+	out = append(out, `,"results":[`...)
+	for i, b := range results {
 		if i > 0 {
 			out = append(out, ',')
 		}

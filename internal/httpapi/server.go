@@ -117,6 +117,11 @@ type Options struct {
 	TokenReviewBurst int
 	// RequestTimeout bounds each request, reviews included. Default 10s.
 	RequestTimeout time.Duration
+	// MemoBytes bounds the bytes of what the API keeps rendered ahead
+	// beside the cache (complete bodies, the plans behind flow_set and a
+	// flow's stages, whole list answers; memo.go), evicting the least
+	// recently used past it. Default DefaultMemoBytes.
+	MemoBytes int64
 	// ShutdownTimeout bounds the wait for requests in flight when the
 	// manager stops. Default 10s.
 	ShutdownTimeout time.Duration
@@ -190,6 +195,12 @@ func New(opts Options) (*Server, error) {
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if opts.MemoBytes == 0 {
+		opts.MemoBytes = DefaultMemoBytes
+	}
+	if opts.MemoBytes < 0 {
+		return nil, fmt.Errorf("httpapi: --api-memo-bytes=%d: must not be negative", opts.MemoBytes)
+	}
 	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
 		return nil, errors.New("httpapi: --api-tls-cert-file and --api-tls-key-file go together: set both, or neither")
 	}
@@ -206,7 +217,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		log:       opts.Log,
-		rv:        &resolver{r: opts.Reader},
+		rv:        &resolver{r: ctxReader{opts.Reader}},
 		metrics:   m,
 		endpoints: endpoints(),
 	}
@@ -224,7 +235,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Cache == nil {
 		s.synced.Store(true)
 	} else {
-		s.memo = newMemo()
+		s.memo = newMemo(opts.MemoBytes)
+		s.rv.memo = s.memo
 	}
 	return s, nil
 }

@@ -1,0 +1,3 @@
+package httpapi
+
+func testMemo(budget int64) *memo { return newMemo(budget) }
