@@ -70,10 +70,12 @@ func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts 
 }
 
 // costServer is a Server over a cache-like reader of objs, without the memo
-// (every request renders anew, as the first one after a change does).
+// (every request renders anew, as the first one after a change does), and
+// without a practical limit on the size of an answer, so that what an
+// answer costs can be measured at any size.
 func costServer(t testing.TB, r client.Reader) *Server {
 	t.Helper()
-	s, err := New(Options{Addr: "-", Reader: r, Auth: AuthNone})
+	s, err := New(Options{Addr: "-", Reader: r, Auth: AuthNone, MaxResponseBytes: 1 << 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +148,40 @@ func TestCostIsLinear(t *testing.T) {
 	}
 }
 
+// TestAnswerOverTheLimit: a page whose answer would be over
+// --api-max-response-bytes is a 500 that says so, found before the page is
+// built whole; a smaller page of the same bindings is answered.
+func TestAnswerOverTheLimit(t *testing.T) {
+	cr, err := apitest.CacheReader(crowdedFlow(2000)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Addr: "-", Reader: cr, Auth: AuthNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rec := get(t, s, "/api/v3/flows/bindings/?page_size=100") // 96 MB
+	runtime.ReadMemStats(&after)
+	want := fmt.Sprintf(`{"detail":"The answer would be larger than the API's limit of %d bytes (--api-max-response-bytes): ask for fewer objects with page_size, or narrow the query with its filters."}`, DefaultMaxResponseBytes)
+	if rec.Code != 500 || rec.Body.String() != want {
+		t.Errorf("a page of 96 MB: %d %.300s", rec.Code, rec.Body)
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 4*DefaultMaxResponseBytes {
+		t.Errorf("refusing a page of 96 MB allocated %d bytes, over 4 times the limit of %d", grown, DefaultMaxResponseBytes)
+	}
+	if rec := get(t, s, "/api/v3/flows/bindings/?page_size=10"); rec.Code != 200 || rec.Body.Len() > DefaultMaxResponseBytes {
+		t.Errorf("a page of 10 MB: %d, %d bytes", rec.Code, rec.Body.Len())
+	}
+}
+
 // BenchmarkCrowdedFlow measures a page of 100 bindings
 // (/api/v3/flows/bindings/?page_size=100) of a flow with n bindings of one
 // stage, rendered anew (no memo), over a reader that reads as the manager's
-// cache does; body-bytes is the answer's size.
+// cache does, without a limit on the answer's size (the default limit
+// refuses pages from 400 bindings on); body-bytes is the answer's size.
 //
 //	go test ./internal/httpapi -run '^$' -bench CrowdedFlow -benchmem -benchtime 1x
 func BenchmarkCrowdedFlow(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -53,6 +54,20 @@ const (
 	msgTooLarge = "Request body too large."
 )
 
+// errTooLarge is an answer over Options.MaxResponseBytes, found while it
+// is being built.
+var errTooLarge = errors.New("the answer is larger than --api-max-response-bytes")
+
+// tooLarge is the answer to a request whose answer would be over
+// maxBytes. authentik has no such limit; stagehand has one because one
+// tenant's bindings decide how large a flow_set, and so a page, is, and
+// the manager holding a page of hundreds of megabytes in memory is every
+// tenant's outage. A 500, as DRF answers what the server cannot do, with
+// what to do instead.
+func tooLarge(maxBytes int64) response {
+	return detailResponse(500, fmt.Sprintf("The answer would be larger than the API's limit of %d bytes (--api-max-response-bytes): ask for fewer objects with page_size, or narrow the query with its filters.", maxBytes))
+}
+
 // request is what an endpoint needs of one HTTP request.
 type request struct {
 	values url.Values
@@ -65,9 +80,14 @@ type request struct {
 	memo *memo
 	// fail records an unexpected error (the server logs it).
 	fail func(error)
+	// maxBytes bounds an answer's body (Options.MaxResponseBytes).
+	maxBytes int64
 }
 
 func (rq *request) serverError(err error) response {
+	if errors.Is(err, errTooLarge) {
+		return tooLarge(rq.maxBytes)
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// The request's time ran out (or its client went away) while it
 		// was being answered: as for a review that did not answer in time.
@@ -372,6 +392,9 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 		}
 		results = append(results, b)
 		size += len(b) + 1
+		if rq.maxBytes > 0 && int64(size) > rq.maxBytes {
+			return tooLarge(rq.maxBytes)
+		}
 	}
 	out := make([]byte, 0, size)
 	out = append(out, `{"pagination":`...)

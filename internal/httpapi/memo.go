@@ -62,8 +62,9 @@ type memo struct {
 	kept *keptBytes
 }
 
-// DefaultMemoBytes is the default budget of Options.MemoBytes.
-const DefaultMemoBytes = 64 << 20
+// DefaultMemoBytes is the default budget of Options.MemoBytes: an eighth
+// of the memory limit the deployment sets by default (256Mi).
+const DefaultMemoBytes = 32 << 20
 
 func newMemo(budget int64) *memo { return &memo{kept: newKeptBytes(budget)} }
 
@@ -199,7 +200,10 @@ func (e *kindEndpoint[O, R]) full(ctx context.Context, rq *request, obj O, r *R,
 	key := "body " + string(obj.GetUID())
 	if en != nil {
 		if b, ok := rq.memo.kept.get(key, en.stamp); ok {
-			return b.([]byte), nil
+			if b := b.([]byte); rq.maxBytes <= 0 || int64(len(b)) <= rq.maxBytes {
+				return b, nil
+			}
+			return nil, errTooLarge
 		}
 	}
 	body := *r // a copy: r is shared
@@ -208,7 +212,7 @@ func (e *kindEndpoint[O, R]) full(ctx context.Context, rq *request, obj O, r *R,
 			return nil, err
 		}
 	}
-	b, err := encodeBody(&body)
+	b, err := encodeBody(&body, rq.maxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -358,16 +362,26 @@ func (k *keptBytes) bytes() int64 {
 // JSON its stage's plan holds, when it has a flow_set (a stage's body, a
 // binding's stage_obj): a page of 100 bindings of one stage bound 10,000
 // times then encodes the flow_set once, not 100 times.
-func encodeBody[R any](body *R) ([]byte, error) {
+//
+// A body over maxBytes (when positive) is errTooLarge, found before the
+// flow_set is copied into it.
+func encodeBody[R any](body *R, maxBytes int64) ([]byte, error) {
 	h, ok := any(body).(interface{ stageMetaOf() *stageMeta })
-	if !ok {
-		return encodeJSON(body)
+	var raw []byte
+	if ok {
+		raw = h.stageMetaOf().flowSetJSON
+	}
+	if raw == nil {
+		b, err := encodeJSON(body)
+		if err == nil && maxBytes > 0 && int64(len(b)) > maxBytes {
+			return nil, errTooLarge
+		}
+		return b, err
+	}
+	if maxBytes > 0 && int64(len(raw)) > maxBytes {
+		return nil, errTooLarge
 	}
 	m := h.stageMetaOf()
-	raw := m.flowSetJSON
-	if raw == nil {
-		return encodeJSON(body)
-	}
 	sets := m.FlowSet
 	m.FlowSet = nil // encoded as null, where raw goes
 	b, err := encodeJSON(body)
@@ -381,6 +395,9 @@ func encodeBody[R any](body *R) ([]byte, error) {
 	i := bytes.Index(b, []byte(null))
 	if i < 0 {
 		return nil, errors.New("encoding a body: its flow_set is not where it was put")
+	}
+	if maxBytes > 0 && int64(len(b)-len("null")+len(raw)) > maxBytes {
+		return nil, errTooLarge
 	}
 	out := make([]byte, 0, len(b)-len("null")+len(raw))
 	out = append(out, b[:i+len(null)-len("null")]...)

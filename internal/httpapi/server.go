@@ -62,6 +62,11 @@ const (
 	// read) is remembered by default: long enough to absorb a burst, short
 	// enough that a RoleBinding just created takes effect at once.
 	maxNegativeCacheTTL = 2 * time.Second
+	// DefaultMaxResponseBytes: a page of 100 bindings of a stage bound to
+	// 300 flows, far more than any authentik deployment has; an answer
+	// the manager can hold for several callers at once within the
+	// deployment's default memory limit (256Mi).
+	DefaultMaxResponseBytes = 16 << 20
 )
 
 // HTTP limits. The API serves small GETs: headers carry a bearer token (a
@@ -122,6 +127,10 @@ type Options struct {
 	// flow's stages, whole list answers; memo.go), evicting the least
 	// recently used past it. Default DefaultMemoBytes.
 	MemoBytes int64
+	// MaxResponseBytes bounds the body of an answer: one over it is a 500
+	// saying so, found before it is built whole. Default
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 	// ShutdownTimeout bounds the wait for requests in flight when the
 	// manager stops. Default 10s.
 	ShutdownTimeout time.Duration
@@ -200,6 +209,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MemoBytes < 0 {
 		return nil, fmt.Errorf("httpapi: --api-memo-bytes=%d: must not be negative", opts.MemoBytes)
+	}
+	if opts.MaxResponseBytes == 0 {
+		opts.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if opts.MaxResponseBytes < 0 {
+		return nil, fmt.Errorf("httpapi: --api-max-response-bytes=%d: must not be negative", opts.MaxResponseBytes)
 	}
 	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
 		return nil, errors.New("httpapi: --api-tls-cert-file and --api-tls-key-file go together: set both, or neither")
