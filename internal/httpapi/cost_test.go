@@ -365,3 +365,36 @@ func TestMemoInvalidatesTheNamespaceChanged(t *testing.T) {
 		t.Errorf("after a change in team-a, team-a's stage was answered from the memo")
 	}
 }
+
+// BenchmarkCrowdedFlowOverTheLimit measures the same page with the default
+// --api-max-response-bytes, which refuses it (a 500) before building it
+// whole.
+//
+//	go test ./internal/httpapi -run '^$' -bench CrowdedFlowOverTheLimit -benchmem -benchtime 1x
+func BenchmarkCrowdedFlowOverTheLimit(b *testing.B) {
+	for _, n := range []int{2000, 10000} {
+		b.Run(fmt.Sprintf("bindings=%d", n), func(b *testing.B) {
+			r, err := apitest.CacheReader(crowdedFlow(n)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := New(Options{Addr: "-", Reader: r, Auth: AuthNone})
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, "/api/v3/flows/bindings/?page_size=100", nil)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				w.code, w.n = 0, 0
+				s.ServeHTTP(w, req)
+			}
+			b.StopTimer()
+			if w.code != 500 {
+				b.Fatalf("status %d, want 500", w.code)
+			}
+		})
+	}
+}
