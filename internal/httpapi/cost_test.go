@@ -271,7 +271,7 @@ func memoServer(t testing.TB, budget int64, r client.Reader, objs ...client.Obje
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.memo = testMemo(budget)
+	s.memo = newMemo(budget)
 	s.rv.memo = s.memo
 	for _, o := range objs {
 		s.memo.handler().OnAdd(o, true)

@@ -1,3 +1,0 @@
-package httpapi
-
-func testMemo(budget int64) *memo { return newMemo(budget) }
