@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -54,6 +55,16 @@ func main() {
 	flag.DurationVar(&o.apiAuthCacheTTL, "api-auth-cache-ttl", httpapi.DefaultAuthCacheTTL, "How long the API remembers who a bearer token belongs to and that a read is allowed (TokenReview and SubjectAccessReview results).")
 	flag.DurationVar(&o.apiAuthNegTTL, "api-auth-negative-cache-ttl", 0, "How long the API remembers a bad token or a denied read. 0 means --api-auth-cache-ttl, at most 2s.")
 	flag.DurationVar(&o.apiRequestTimeout, "api-request-timeout", httpapi.DefaultRequestTimeout, "Longest the API spends on one request.")
+	o.apiMemoBytes = httpapi.DefaultMemoBytes
+	flag.Func("api-memo-bytes", "Most bytes the API keeps rendered ahead beside the cache (complete bodies, the plans behind a stage's flow_set and a flow's stages, whole list answers), a quantity such as 32Mi (the default) or 256Mi; the least recently used go past it.", func(v string) (err error) {
+		o.apiMemoBytes, err = parseBytes(v)
+		return err
+	})
+	o.apiMaxResponseBytes = httpapi.DefaultMaxResponseBytes
+	flag.Func("api-max-response-bytes", "Largest body the API answers, a quantity such as 16Mi (the default); a larger answer (a page of bindings of a stage bound to thousands of flows) is a 500 that says so, found before it is built whole.", func(v string) (err error) {
+		o.apiMaxResponseBytes, err = parseBytes(v)
+		return err
+	})
 	flag.Float64Var(&o.apiTokenReviewQPS, "api-token-review-qps", httpapi.DefaultTokenReviewQPS, "TokenReviews per second the API sends, on average, for bearer tokens not in its cache; a request over the limit is answered 503 with Retry-After. Negative: no limit.")
 	flag.IntVar(&o.apiTokenReviewBurst, "api-token-review-burst", httpapi.DefaultTokenReviewBurst, "TokenReviews the API may send in a burst, above --api-token-review-qps.")
 	flag.IntVar(&o.apiMaxAccessReviews, "api-max-access-reviews-per-request", httpapi.DefaultMaxAccessReviewsPerRequest, "SubjectAccessReviews one API request may send (those not in the cache): a caller who may not read a kind cluster-wide is asked about each namespace that holds a match; a request that needs more is answered 503 with Retry-After. Set it above the number of namespaces holding stagehand objects, or grant callers cluster-wide read. Negative: no limit.")
@@ -96,6 +107,8 @@ type runOptions struct {
 	apiAuthCacheTTL              time.Duration
 	apiAuthNegTTL                time.Duration
 	apiRequestTimeout            time.Duration
+	apiMemoBytes                 int64
+	apiMaxResponseBytes          int64
 	apiTokenReviewQPS            float64
 	apiTokenReviewBurst          int
 	apiMaxAccessReviews          int
@@ -199,6 +212,8 @@ func run(o runOptions) error {
 			AuthCacheTTL:               o.apiAuthCacheTTL,
 			AuthNegativeCacheTTL:       o.apiAuthNegTTL,
 			RequestTimeout:             o.apiRequestTimeout,
+			MemoBytes:                  o.apiMemoBytes,
+			MaxResponseBytes:           o.apiMaxResponseBytes,
 			TokenReviewQPS:             o.apiTokenReviewQPS,
 			TokenReviewBurst:           o.apiTokenReviewBurst,
 			MaxAccessReviewsPerRequest: o.apiMaxAccessReviews,
@@ -297,4 +312,14 @@ func setupAPICertificates(mgr ctrl.Manager, o runOptions) (*apitls.Certificates,
 		DNSNames:      apitls.ServiceDNSNames(o.apiTLSService, ns),
 		Log:           ctrl.Log.WithName("api-tls"),
 	})
+}
+
+// parseBytes reads a positive quantity of bytes, as Kubernetes writes one:
+// 67108864, 64Mi, 1Gi.
+func parseBytes(v string) (int64, error) {
+	q, err := resource.ParseQuantity(v)
+	if err != nil || q.Sign() <= 0 {
+		return 0, fmt.Errorf("%q: want a positive quantity of bytes, such as 64Mi", v)
+	}
+	return q.Value(), nil
 }

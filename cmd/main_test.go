@@ -40,3 +40,18 @@ func TestSplitList(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBytes: --api-memo-bytes takes a quantity as Kubernetes writes
+// one, and refuses anything else, or nothing, by name.
+func TestParseBytes(t *testing.T) {
+	for v, want := range map[string]int64{"64Mi": 64 << 20, "1Gi": 1 << 30, "1000": 1000, "1M": 1000000} {
+		if got, err := parseBytes(v); err != nil || got != want {
+			t.Errorf("%q: %d, %v; want %d", v, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1Mi", "lots", "64MB"} {
+		if _, err := parseBytes(bad); err == nil || !strings.Contains(err.Error(), "positive quantity of bytes") {
+			t.Errorf("%q: %v, want an error", bad, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -53,6 +54,20 @@ const (
 	msgTooLarge = "Request body too large."
 )
 
+// errTooLarge is an answer over Options.MaxResponseBytes, found while it
+// is being built.
+var errTooLarge = errors.New("the answer is larger than --api-max-response-bytes")
+
+// tooLarge is the answer to a request whose answer would be over
+// maxBytes. authentik has no such limit; stagehand has one because one
+// tenant's bindings decide how large a flow_set, and so a page, is, and
+// the manager holding a page of hundreds of megabytes in memory is every
+// tenant's outage. A 500, as DRF answers what the server cannot do, with
+// what to do instead.
+func tooLarge(maxBytes int64) response {
+	return detailResponse(500, fmt.Sprintf("The answer would be larger than the API's limit of %d bytes (--api-max-response-bytes): ask for fewer objects with page_size, or narrow the query with its filters.", maxBytes))
+}
+
 // request is what an endpoint needs of one HTTP request.
 type request struct {
 	values url.Values
@@ -65,9 +80,19 @@ type request struct {
 	memo *memo
 	// fail records an unexpected error (the server logs it).
 	fail func(error)
+	// maxBytes bounds an answer's body (Options.MaxResponseBytes).
+	maxBytes int64
 }
 
 func (rq *request) serverError(err error) response {
+	if errors.Is(err, errTooLarge) {
+		return tooLarge(rq.maxBytes)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// The request's time ran out (or its client went away) while it
+		// was being answered: as for a review that did not answer in time.
+		return detailResponse(503, msgUnavailable)
+	}
 	rq.fail(err)
 	return detailResponse(500, msgServerError)
 }
@@ -279,13 +304,13 @@ func (e *kindEndpoint[O, R]) list(ctx context.Context, rq *request) response {
 	var memoKey string
 	if all && rq.memo != nil {
 		memoKey = e.info.route + "?" + rq.rawQuery
-		epoch := rq.memo.epoch.Load()
-		if b, ok := rq.memo.list(memoKey, epoch); ok {
+		st := rq.memo.listStamp()
+		if b, ok := rq.memo.list(memoKey, st); ok {
 			return jsonResponse(b)
 		}
 		resp := e.listUncached(ctx, rq, true)
 		if resp.status == 200 {
-			rq.memo.rememberList(memoKey, epoch, resp.raw)
+			rq.memo.rememberList(memoKey, st, resp.raw)
 		}
 		return resp
 	}
@@ -315,6 +340,9 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 	}
 	rows := make([]row[O, R], 0, len(objs))
 	for _, o := range objs {
+		if err := ctx.Err(); err != nil {
+			return rq.serverError(err)
+		}
 		r, en, err := e.rendered(ctx, rq, o)
 		if err != nil {
 			return rq.serverError(err)
@@ -363,15 +391,27 @@ func (e *kindEndpoint[O, R]) listUncached(ctx context.Context, rq *request, all 
 	if err != nil {
 		return rq.serverError(err)
 	}
-	out := make([]byte, 0, 64+len(pj)+(hi-lo)*2048)
-	out = append(out, `{"pagination":`...)
-	out = append(out, pj...)
-	out = append(out, `,"results":[`...)
-	for i, rw := range rows[lo:hi] {
+	results := make([][]byte, 0, hi-lo)
+	size := 64 + len(pj)
+	for _, rw := range rows[lo:hi] {
+		if err := ctx.Err(); err != nil {
+			return rq.serverError(err)
+		}
 		b, err := e.full(ctx, rq, rw.obj, rw.r, rw.en)
 		if err != nil {
 			return rq.serverError(err)
 		}
+		results = append(results, b)
+		size += len(b) + 1
+		if rq.maxBytes > 0 && int64(size) > rq.maxBytes {
+			return tooLarge(rq.maxBytes)
+		}
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"pagination":`...)
+	out = append(out, pj...)
+	out = append(out, `,"results":[`...)
+	for i, b := range results {
 		if i > 0 {
 			out = append(out, ',')
 		}

@@ -229,9 +229,13 @@ func stageEndpoint[O flowsv1alpha1.Object, R any](
 	return &kindEndpoint[O, R]{
 		info:   newKindInfo(string(kind), route, byUID, "stage_uuid"),
 		render: render,
-		finish: func(ctx context.Context, rv *resolver, obj O, r *R) (err error) {
-			meta(r).FlowSet, err = rv.flowSet(ctx, kind, obj)
-			return err
+		finish: func(ctx context.Context, rv *resolver, obj O, r *R) error {
+			p, err := rv.stagePlan(ctx, kind, obj)
+			if err != nil {
+				return err
+			}
+			meta(r).setFlowSet(p)
+			return nil
 		},
 		filters:      filters,
 		search:       []func(*R) string{func(r *R) string { return meta(r).Name }},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,6 +29,22 @@ type stageMeta struct {
 	VerboseNamePlural string    `json:"verbose_name_plural"`
 	MetaModelName     string    `json:"meta_model_name"`
 	FlowSet           []FlowSet `json:"flow_set"`
+
+	// flowSetJSON, when set, is FlowSet's JSON, encoded once for every
+	// body that holds this stage's flow_set (stagePlan.json): full splices
+	// it in instead of encoding FlowSet again.
+	flowSetJSON []byte
+}
+
+// stageMetaOf gives the stageMeta of a body that has one (a stage's, and a
+// binding's stage_obj), for full to splice its flow_set.
+func (m *stageMeta) stageMetaOf() *stageMeta { return m }
+
+func (r *FlowStageBinding) stageMetaOf() *stageMeta { return &r.StageObj.stageMeta }
+
+// setFlowSet sets the flow_set of a body from the stage's plan.
+func (m *stageMeta) setFlowSet(p *stagePlan) {
+	m.FlowSet, m.flowSetJSON = p.flowSet, p.json()
 }
 
 // FlowSet is one element of a stage's flow_set (authentik's FlowSetSerializer,
@@ -240,8 +254,40 @@ func boolOr(p *bool, def bool) bool {
 // resolver renders stages, looking up what they reference in a client.Reader
 // (the manager's cache in production, a fake client in tests). It never
 // writes and never mutates what it reads, so it reads without deep copies.
+//
+// The server holds one, and each request renders with one of its own
+// (forRequest), which keeps the plans it works out (render_flows.go).
 type resolver struct {
 	r client.Reader
+	// memo, when set, keeps plans across requests (memo.go).
+	memo *memo
+	// plans are this request's plans, by key (see plan).
+	plans map[string]any
+}
+
+// forRequest is a resolver for one request: rv's reader and memo, with
+// plans of its own.
+func (rv *resolver) forRequest() *resolver { return &resolver{r: rv.r, memo: rv.memo} }
+
+// ctxReader is a reader that honours the request's context: once it has
+// ended (the request timed out, or its client went away), every read fails
+// with the context's error, so that a render stops at the next read instead
+// of running to its end. (The cache itself reads from memory and ignores
+// contexts.)
+type ctxReader struct{ client.Reader }
+
+func (r ctxReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+func (r ctxReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.Reader.List(ctx, list, opts...)
 }
 
 // noCopy reads straight from the cache's store. Safe because nothing here
@@ -266,63 +312,6 @@ func (rv *resolver) localRef(ctx context.Context, obj client.Object, namespace s
 		return nil, nil
 	}
 	return rv.uidOf(ctx, obj, namespace, ref.Name)
-}
-
-// flowSet is a stage's flow_set: one element per FlowStageBinding that binds
-// the stage, for each binding whose flow exists (a binding whose flow is gone
-// is left out, as authentik leaves out a deleted row). Elements are sorted by
-// the flow's slug, then the binding's order, then the binding's name, so the
-// order is stable across requests and replicas.
-func (rv *resolver) flowSet(ctx context.Context, kind flowsv1alpha1.StageKind, stage client.Object) ([]FlowSet, error) {
-	bindings, err := rv.bindingsOf(ctx, string(kind), stage)
-	if err != nil {
-		return nil, err
-	}
-	type bound struct {
-		set     FlowSet
-		order   int32
-		binding string
-	}
-	out := make([]bound, 0, len(bindings))
-	var flow flowsv1alpha1.Flow
-	for i := range bindings {
-		b := &bindings[i]
-		// The index key already names the stage's kind, namespace and name;
-		// check anyway, so that a binding can never lend its flow to a
-		// stage it does not bind.
-		if b.Spec.StageRef.Kind != kind || b.Spec.StageRef.Name != stage.GetName() || b.Namespace != stage.GetNamespace() {
-			continue
-		}
-		if shadow, err := rv.shadowed(ctx, b); err != nil {
-			return nil, err
-		} else if shadow {
-			continue // authentik would have one binding of the pair
-		}
-		if err := rv.r.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.TargetRef.Name}, &flow, noCopy); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			return nil, fmt.Errorf("reading flow %s/%s: %w", b.Namespace, b.Spec.TargetRef.Name, err)
-		}
-		out = append(out, bound{set: renderFlowSet(&flow), order: b.Spec.Order, binding: b.Name})
-	}
-	slices.SortFunc(out, func(a, b bound) int {
-		if c := strings.Compare(a.set.Slug, b.set.Slug); c != 0 {
-			return c
-		}
-		if a.order != b.order {
-			if a.order < b.order {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.binding, b.binding)
-	})
-	sets := make([]FlowSet, len(out))
-	for i := range out {
-		sets[i] = out[i].set
-	}
-	return sets, nil
 }
 
 // meta is the common part of a stage's body, without its flow_set. Its name

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -123,37 +124,168 @@ func (rv *resolver) bindingsOf(ctx context.Context, kind string, obj client.Obje
 	return bindings.Items, nil
 }
 
-// shadowed reports whether another binding binds b's stage to b's flow at
-// b's order, and was there first (created earlier; by name when created in
-// the same second). authentik has one binding per flow, stage and order
-// (FlowStageBinding is unique on them): it would have refused the later
-// ones, so the API serves only the first, in flow_set, a flow's stages and
-// the bindings endpoint. (The controllers report every binding of such a
-// set not Ready, naming the others.)
-func (rv *resolver) shadowed(ctx context.Context, b *flowsv1alpha1.FlowStageBinding) (bool, error) {
-	var same flowsv1alpha1.FlowStageBindingList
-	key := refs.Key(flowsv1alpha1.KindFlow, b.Namespace, b.Spec.TargetRef.Name)
-	if err := rv.r.List(ctx, &same, client.MatchingFields{refs.Index: key}, noCopy); err != nil {
-		return false, fmt.Errorf("listing the bindings of %s: %w", key, err)
-	}
-	for i := range same.Items {
-		o := &same.Items[i]
-		if o.Name == b.Name || o.Namespace != b.Namespace || o.Spec.TargetRef != b.Spec.TargetRef || o.Spec.StageRef != b.Spec.StageRef || o.Spec.Order != b.Spec.Order {
+// A request's cost must be linear in what it reads and returns, however
+// many bindings one tenant creates: so nothing here scans a flow's bindings
+// once per binding. What a stage's or a flow's bindings give is worked out
+// once, as a plan, and kept for the request (and, with the memo, until the
+// next change in the namespace): a stage's plan says which of its bindings
+// authentik would have (shadowing) and holds its flow_set; a flow's plan
+// holds its stages.
+
+// shadowKey is what authentik's FlowStageBinding is unique on: a flow, a
+// stage and an order.
+type shadowKey struct {
+	target flowsv1alpha1.LocalObjectReference
+	stage  flowsv1alpha1.StageReference
+	order  int32
+}
+
+// shadowedIn returns the names of the bindings, among bindings (of one
+// namespace), that another binding of the same flow, stage and order
+// shadows: the one there first (created earlier; by name when created in
+// the same second) is served, the others not. authentik has one binding per
+// flow, stage and order (FlowStageBinding is unique on them): it would have
+// refused the later ones, so the API serves only the first, in flow_set, a
+// flow's stages and the bindings endpoint. (The controllers report every
+// binding of such a set not Ready, naming the others.) bindings must hold
+// every binding of each set: all the bindings of a flow, or of a stage, do.
+func shadowedIn(bindings []flowsv1alpha1.FlowStageBinding) map[string]bool {
+	first := make(map[shadowKey]*flowsv1alpha1.FlowStageBinding, len(bindings))
+	var shadowed map[string]bool
+	for i := range bindings {
+		b := &bindings[i]
+		k := shadowKey{b.Spec.TargetRef, b.Spec.StageRef, b.Spec.Order}
+		f, ok := first[k]
+		if !ok {
+			first[k] = b
 			continue
 		}
-		if c := o.CreationTimestamp.Compare(b.CreationTimestamp.Time); c < 0 || (c == 0 && o.Name < b.Name) {
-			return true, nil
+		if shadowed == nil {
+			shadowed = map[string]bool{}
+		}
+		if c := b.CreationTimestamp.Compare(f.CreationTimestamp.Time); c < 0 || (c == 0 && b.Name < f.Name) {
+			shadowed[f.Name] = true
+			first[k] = b
+		} else {
+			shadowed[b.Name] = true
 		}
 	}
-	return false, nil
+	return shadowed
+}
+
+// stagePlan is what a stage's bindings give: which of them authentik would
+// have, and the stage's flow_set. Shared: never modify it.
+type stagePlan struct {
+	// shadowed names the stage's bindings another shadows (shadowedIn).
+	shadowed map[string]bool
+	// flowSet is the stage's flow_set: one element per FlowStageBinding
+	// that binds the stage, for each binding whose flow exists (a binding
+	// whose flow is gone is left out, as authentik leaves out a deleted
+	// row), but for the bindings shadowed, sorted by the flow's slug, then
+	// the binding's order, then the binding's name, so the order is stable
+	// across requests and replicas.
+	flowSet []FlowSet
+
+	// flowSetJSON is flowSet's JSON, encoded when first asked for.
+	flowSetJSON func() []byte
+}
+
+// json is the JSON of the stage's flow_set, encoded once however many
+// bodies hold it (a page of bindings of one stage holds it once each).
+func (p *stagePlan) json() []byte { return p.flowSetJSON() }
+
+// stagePlan returns the plan of a stage of kind kind.
+func (rv *resolver) stagePlan(ctx context.Context, kind flowsv1alpha1.StageKind, stage client.Object) (*stagePlan, error) {
+	key := "stage/" + refs.KeyOf(string(kind), stage)
+	p, err := rv.plan(ctx, stage.GetNamespace(), key, func() (any, error) { return rv.buildStagePlan(ctx, kind, stage) })
+	if err != nil {
+		return nil, err
+	}
+	return p.(*stagePlan), nil
+}
+
+// buildStagePlan lists the stage's bindings once, and reads each of their
+// flows once.
+func (rv *resolver) buildStagePlan(ctx context.Context, kind flowsv1alpha1.StageKind, stage client.Object) (*stagePlan, error) {
+	bindings, err := rv.bindingsOf(ctx, string(kind), stage)
+	if err != nil {
+		return nil, err
+	}
+	// The index key already names the stage's kind, namespace and name;
+	// check anyway, so that a binding can never lend its flow to a stage it
+	// does not bind.
+	bindings = slices.DeleteFunc(bindings, func(b flowsv1alpha1.FlowStageBinding) bool {
+		return b.Spec.StageRef.Kind != kind || b.Spec.StageRef.Name != stage.GetName() || b.Namespace != stage.GetNamespace()
+	})
+	plan := &stagePlan{shadowed: shadowedIn(bindings)}
+	type bound struct {
+		set     *FlowSet
+		order   int32
+		binding string
+	}
+	out := make([]bound, 0, len(bindings))
+	// Each flow is read and rendered once, however many bindings bind the
+	// stage to it; nil for a flow that does not exist.
+	flows := map[string]*FlowSet{}
+	for i := range bindings {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b := &bindings[i]
+		if plan.shadowed[b.Name] {
+			continue // authentik would have one binding of the set
+		}
+		name := b.Spec.TargetRef.Name
+		set, seen := flows[name]
+		if !seen {
+			var flow flowsv1alpha1.Flow
+			if err := rv.r.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: name}, &flow, noCopy); err != nil {
+				if !apierrors.IsNotFound(err) {
+					return nil, fmt.Errorf("reading flow %s/%s: %w", b.Namespace, name, err)
+				}
+			} else {
+				fs := renderFlowSet(&flow)
+				set = &fs
+			}
+			flows[name] = set
+		}
+		if set != nil {
+			out = append(out, bound{set: set, order: b.Spec.Order, binding: b.Name})
+		}
+	}
+	// Sorted by the flow's slug, then the binding's order, then its name,
+	// so the order is stable across requests and replicas.
+	slices.SortFunc(out, func(a, b bound) int {
+		return cmp.Or(strings.Compare(a.set.Slug, b.set.Slug), cmp.Compare(a.order, b.order), strings.Compare(a.binding, b.binding))
+	})
+	plan.flowSet = make([]FlowSet, len(out))
+	for i := range out {
+		plan.flowSet[i] = *out[i].set
+	}
+	plan.flowSetJSON = sync.OnceValue(func() []byte {
+		b, err := encodeJSON(plan.flowSet)
+		if err != nil {
+			return nil // full encodes FlowSet itself
+		}
+		return b
+	})
+	return plan, nil
 }
 
 // flowStages is a flow's stages: the uid of the stage of each of its
 // bindings, in the order the flow runs them (by order, then binding name),
 // once per binding as authentik's many-to-many through the bindings gives
 // them. A binding whose stage does not exist, or lives only in authentik
-// (no uid here), gives none.
+// (no uid here), gives none. Shared: never modify it.
 func (rv *resolver) flowStages(ctx context.Context, f *flowsv1alpha1.Flow) ([]string, error) {
+	p, err := rv.plan(ctx, f.Namespace, "flow/"+refs.KeyOf(flowsv1alpha1.KindFlow, f), func() (any, error) { return rv.buildFlowStages(ctx, f) })
+	if err != nil {
+		return nil, err
+	}
+	return p.([]string), nil
+}
+
+func (rv *resolver) buildFlowStages(ctx context.Context, f *flowsv1alpha1.Flow) ([]string, error) {
 	bindings, err := rv.bindingsOf(ctx, flowsv1alpha1.KindFlow, f)
 	if err != nil {
 		return nil, err
@@ -164,12 +296,13 @@ func (rv *resolver) flowStages(ctx context.Context, f *flowsv1alpha1.Flow) ([]st
 	slices.SortFunc(bindings, func(a, b flowsv1alpha1.FlowStageBinding) int {
 		return cmp.Or(cmp.Compare(a.Spec.Order, b.Spec.Order), strings.Compare(a.Name, b.Name))
 	})
+	shadowed := shadowedIn(bindings)
 	out := make([]string, 0, len(bindings))
 	for i := range bindings {
-		if shadow, err := rv.shadowed(ctx, &bindings[i]); err != nil || shadow {
-			if err != nil {
-				return nil, err
-			}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if shadowed[bindings[i].Name] {
 			continue
 		}
 		stage, err := rv.boundStage(ctx, &bindings[i])
@@ -209,9 +342,6 @@ func (rv *resolver) boundStage(ctx context.Context, b *flowsv1alpha1.FlowStageBi
 // whose stage lives only in authentik (StageReference.model), which has no
 // uid to send as stage and no body to send as stage_obj.
 func (rv *resolver) binding(ctx context.Context, b *flowsv1alpha1.FlowStageBinding) (*FlowStageBinding, error) {
-	if shadow, err := rv.shadowed(ctx, b); err != nil || shadow {
-		return nil, err
-	}
 	var flow flowsv1alpha1.Flow
 	target, err := rv.uidOf(ctx, &flow, b.Namespace, b.Spec.TargetRef.Name)
 	if err != nil || target == nil {
@@ -222,6 +352,12 @@ func (rv *resolver) binding(ctx context.Context, b *flowsv1alpha1.FlowStageBindi
 		return nil, err
 	}
 	sp := &b.Spec
+	// The bindings that could shadow b bind its stage: its stage's plan
+	// knows them, worked out once for all of the stage's bindings.
+	plan, err := rv.stagePlan(ctx, sp.StageRef.Kind, stage)
+	if err != nil || plan.shadowed[b.Name] {
+		return nil, err
+	}
 	return &FlowStageBinding{
 		PK:                      string(b.UID),
 		PolicyBindingModelPtrID: PolicyBindingModelPtrID(b.UID),
@@ -238,8 +374,12 @@ func (rv *resolver) binding(ctx context.Context, b *flowsv1alpha1.FlowStageBindi
 }
 
 // finishStageObj adds the flow_set of a binding's stage_obj.
-func (rv *resolver) finishStageObj(ctx context.Context, r *FlowStageBinding) (err error) {
+func (rv *resolver) finishStageObj(ctx context.Context, r *FlowStageBinding) error {
 	kind := flowsv1alpha1.StageKind(flowsv1alpha1.KindOf(r.stage))
-	r.StageObj.FlowSet, err = rv.flowSet(ctx, kind, r.stage)
-	return err
+	p, err := rv.stagePlan(ctx, kind, r.stage)
+	if err != nil {
+		return err
+	}
+	r.StageObj.setFlowSet(p)
+	return nil
 }

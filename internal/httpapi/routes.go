@@ -88,7 +88,8 @@ func (s *Server) serve(r *http.Request, ep endpoint, pk string, isDetail bool, a
 	rq := &request{
 		values:   queryOf(r),
 		rawQuery: r.URL.RawQuery,
-		rv:       s.rv,
+		rv:       s.rv.forRequest(),
+		maxBytes: s.opts.MaxResponseBytes,
 		memo:     s.memo,
 		fail: func(err error) {
 			s.log.Error(err, "answering an API request", "method", r.Method, "path", r.URL.Path)

@@ -66,6 +66,11 @@ const (
 	// read) is remembered by default: long enough to absorb a burst, short
 	// enough that a RoleBinding just created takes effect at once.
 	maxNegativeCacheTTL = 2 * time.Second
+	// DefaultMaxResponseBytes: a page of 100 bindings of a stage bound to
+	// 300 flows, far more than any authentik deployment has; an answer
+	// the manager can hold for several callers at once within the
+	// deployment's default memory limit (256Mi).
+	DefaultMaxResponseBytes = 16 << 20
 )
 
 // HTTP limits. The API serves small GETs: headers carry a bearer token (a
@@ -126,6 +131,15 @@ type Options struct {
 	MaxAccessReviewsPerRequest int
 	// RequestTimeout bounds each request, reviews included. Default 10s.
 	RequestTimeout time.Duration
+	// MemoBytes bounds the bytes of what the API keeps rendered ahead
+	// beside the cache (complete bodies, the plans behind flow_set and a
+	// flow's stages, whole list answers; memo.go), evicting the least
+	// recently used past it. Default DefaultMemoBytes.
+	MemoBytes int64
+	// MaxResponseBytes bounds the body of an answer: one over it is a 500
+	// saying so, found before it is built whole. Default
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 	// ShutdownTimeout bounds the wait for requests in flight when the
 	// manager stops. Default 10s.
 	ShutdownTimeout time.Duration
@@ -202,6 +216,18 @@ func New(opts Options) (*Server, error) {
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if opts.MemoBytes == 0 {
+		opts.MemoBytes = DefaultMemoBytes
+	}
+	if opts.MemoBytes < 0 {
+		return nil, fmt.Errorf("httpapi: --api-memo-bytes=%d: must not be negative", opts.MemoBytes)
+	}
+	if opts.MaxResponseBytes == 0 {
+		opts.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if opts.MaxResponseBytes < 0 {
+		return nil, fmt.Errorf("httpapi: --api-max-response-bytes=%d: must not be negative", opts.MaxResponseBytes)
+	}
 	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
 		return nil, errors.New("httpapi: --api-tls-cert-file and --api-tls-key-file go together: set both, or neither")
 	}
@@ -218,7 +244,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		log:       opts.Log,
-		rv:        &resolver{r: opts.Reader},
+		rv:        &resolver{r: ctxReader{opts.Reader}},
 		metrics:   m,
 		endpoints: endpoints(),
 	}
@@ -236,7 +262,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Cache == nil {
 		s.synced.Store(true)
 	} else {
-		s.memo = newMemo()
+		s.memo = newMemo(opts.MemoBytes)
+		s.rv.memo = s.memo
 	}
 	return s, nil
 }

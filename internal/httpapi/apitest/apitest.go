@@ -14,12 +14,19 @@ package apitest
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
@@ -252,4 +259,121 @@ type indexer struct{ b *fake.ClientBuilder }
 func (i indexer) IndexField(_ context.Context, obj client.Object, field string, fn client.IndexerFunc) error {
 	i.b.WithIndex(obj, field, fn)
 	return nil
+}
+
+// CacheReader is an in-memory reader holding objs that reads as the
+// manager's cache does: Get and List by the refs indexes, without copies
+// when asked for client.UnsafeDisableDeepCopy (a List's items are then
+// shallow copies of the stored objects, as controller-runtime's cache
+// reader gives them). The fake client of Reader converts every object it
+// lists, which makes it far slower than the cache for large worlds: the
+// API's cost tests and benchmarks read this one.
+func CacheReader(objs ...client.Object) (client.Reader, error) {
+	s := runtime.NewScheme()
+	if err := flowsv1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	idx := fieldIndexes{}
+	if err := refs.Register(context.Background(), idx); err != nil {
+		return nil, err
+	}
+	c := &cacheReader{scheme: s, objects: map[string]map[types.NamespacedName]client.Object{}, index: map[string]map[string][]client.Object{}}
+	for _, obj := range objs {
+		kind := flowsv1alpha1.KindOf(obj)
+		if kind == "" {
+			return nil, fmt.Errorf("object %q (a %T) is of no stagehand kind", obj.GetName(), obj)
+		}
+		if c.objects[kind] == nil {
+			c.objects[kind] = map[types.NamespacedName]client.Object{}
+		}
+		c.objects[kind][client.ObjectKeyFromObject(obj)] = obj
+		c.order = append(c.order, obj)
+		for _, f := range idx[kind] {
+			for _, v := range f.fn(obj) {
+				k := kind + "\x00" + f.field
+				if c.index[k] == nil {
+					c.index[k] = map[string][]client.Object{}
+				}
+				c.index[k][v] = append(c.index[k][v], obj)
+			}
+		}
+	}
+	return c, nil
+}
+
+type fieldIndex struct {
+	field string
+	fn    client.IndexerFunc
+}
+
+// fieldIndexes collects the refs indexes, by kind.
+type fieldIndexes map[string][]fieldIndex
+
+func (f fieldIndexes) IndexField(_ context.Context, obj client.Object, field string, fn client.IndexerFunc) error {
+	kind := flowsv1alpha1.KindOf(obj)
+	f[kind] = append(f[kind], fieldIndex{field: field, fn: fn})
+	return nil
+}
+
+type cacheReader struct {
+	scheme  *runtime.Scheme
+	objects map[string]map[types.NamespacedName]client.Object
+	// index holds, by kind and field, then by value, the objects indexed.
+	index map[string]map[string][]client.Object
+	// order is every object, in the order given.
+	order []client.Object
+}
+
+func (c *cacheReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	var o client.GetOptions
+	o.ApplyOptions(opts)
+	kind := flowsv1alpha1.KindOf(obj)
+	stored, ok := c.objects[kind][key]
+	if !ok {
+		return apierrors.NewNotFound(schema.GroupResource{Group: flowsv1alpha1.GroupVersion.Group, Resource: kind}, key.Name)
+	}
+	if o.UnsafeDisableDeepCopy == nil || !*o.UnsafeDisableDeepCopy {
+		stored = stored.DeepCopyObject().(client.Object)
+	}
+	reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(stored).Elem())
+	return nil
+}
+
+func (c *cacheReader) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	var o client.ListOptions
+	o.ApplyOptions(opts)
+	gvk, err := apiutil.GVKForObject(list, c.scheme)
+	if err != nil {
+		return err
+	}
+	kind := strings.TrimSuffix(gvk.Kind, "List")
+	var from []client.Object
+	if o.FieldSelector != nil && !o.FieldSelector.Empty() {
+		reqs := o.FieldSelector.Requirements()
+		if len(reqs) != 1 {
+			return fmt.Errorf("listing %s: one field selector at most, got %q", kind, o.FieldSelector)
+		}
+		from = c.index[kind+"\x00"+reqs[0].Field][reqs[0].Value]
+	} else {
+		for _, obj := range c.order {
+			if flowsv1alpha1.KindOf(obj) == kind {
+				from = append(from, obj)
+			}
+		}
+	}
+	copies := o.UnsafeDisableDeepCopy == nil || !*o.UnsafeDisableDeepCopy
+	out := make([]runtime.Object, 0, len(from))
+	for _, obj := range from {
+		if o.Namespace != "" && obj.GetNamespace() != o.Namespace {
+			continue
+		}
+		if o.LabelSelector != nil && !o.LabelSelector.Matches(labels.Set(obj.GetLabels())) {
+			continue
+		}
+		if copies {
+			obj = obj.DeepCopyObject().(client.Object)
+		}
+		out = append(out, obj)
+	}
+	return apimeta.SetList(list, out)
 }
