@@ -315,7 +315,6 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		bx.Status.MountedSecrets = bx.Status.MountedSecrets[:1024]
 	}
 	bx.Status.Deletions = int32(min(pub.deletions, 1<<30))
-	bx.Status.Inventory = pub.inventory
 	bx.Status.Secret = ""
 	if len(secData) > 0 {
 		bx.Status.Secret = name
@@ -338,6 +337,9 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		}
 		return metav1.Condition{}, 0, err
 	}
+	// What is published now: the inventory follows (until then, it is
+	// what was published before).
+	bx.Status.Inventory = pub.inventory
 	if len(secData) > 0 || secretExists {
 		if err := r.writeSecret(ctx, bx, secretMeta, secretExists, secData); apierrors.IsForbidden(err) {
 			return notReady(flowsv1alpha1.ReasonSecretsForbidden, fmt.Sprintf(
