@@ -303,6 +303,49 @@ func TestPublish(t *testing.T) {
 		g.Expect(deletedOf(back)).To(BeEmpty())
 	})
 
+	t.Run("a stage kept when its binding went is deleted when it goes, later", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings = nil
+		kept := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(absentOf(kept)).To(Equal(map[string][]string{"login.yaml": {binding + " order"}}))
+		w.stages = nil
+		p := mustPublish(t, w.input(t, kept, t0.Add(2*time.Minute)))
+		g.Expect(absentOf(p)).To(Equal(map[string][]string{"login.yaml": {binding + " order", "authentik_stages_password.passwordstage pw"}}))
+	})
+
+	t.Run("pending deletions are in the inventory: a hand edit of the ConfigMap drops none", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings, w.stages = nil, nil
+		deleting := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(deleting.deletions).To(Equal(2))
+		in := w.input(t, deleting, t0.Add(2*time.Minute))
+		in.prev["login.yaml"] = presentPart(in.prev["login.yaml"]) // the absent entries edited out
+		g.Expect(absentOf(mustPublish(t, in))).To(Equal(absentOf(deleting)))
+	})
+
+	t.Run("what a document published counts even when the status write that recorded it was lost", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings, w.stages = nil, nil
+		in := w.input(t, first, t0.Add(time.Minute))
+		in.inventory = nil
+		g.Expect(mustPublish(t, in).deletions).To(Equal(2))
+	})
+
 	t.Run("a binding that moves is a new binding: the old one is deleted", func(t *testing.T) {
 		g := NewWithT(t)
 		var w world
