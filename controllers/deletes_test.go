@@ -312,3 +312,28 @@ func TestDeletesLeaveOtherNamespacesObjects(t *testing.T) {
 	b.gone(t)
 	a.gone(t)
 }
+
+// The export's inventory is in its status: a hand edit of the ConfigMap that
+// takes pending deletions out is overwritten with them.
+func TestDeletesSurviveHandEdits(t *testing.T) {
+	ns := namespace(t)
+	f := newFlowFile(ns, ns)
+	f.applied(t)
+	remove(t, f.stages...)
+	f.settled(t, map[string]bool{theStages: true})
+	remove(t, f.bindings...)
+	deleting := slices.Concat(f.bindingEntries(), f.stageEntries())
+	f.expect(t, deleting, []string{f.flowEntry()}, nil)
+
+	NewWithT(t).Eventually(func(g Gomega) {
+		var cm corev1.ConfigMap
+		g.Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: deletesConfigMap}, &cm)).To(Succeed())
+		doc, err := blueprint.Decode(f.key(), []byte(cm.Data[f.key()]))
+		g.Expect(err).NotTo(HaveOccurred())
+		edited, err := blueprint.Encode(presentPart(doc))
+		g.Expect(err).NotTo(HaveOccurred())
+		cm.Data[f.key()] = string(edited)
+		g.Expect(k8s.Update(context.Background(), &cm)).To(Succeed())
+	}).Should(Succeed())
+	f.expect(t, deleting, []string{f.flowEntry()}, nil)
+}
