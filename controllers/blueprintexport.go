@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -65,10 +64,6 @@ const (
 	// (empty when it holds none): whether to write it is decided from its
 	// metadata, without reading its data.
 	annotationHash = "flows.stagehand.dev/documents-hash"
-	// annotationDeletions holds, as JSON, when each published deletion
-	// (an entry of state absent) was first published, by document key and
-	// entry identity, so that it is published for the export's retention.
-	annotationDeletions = "flows.stagehand.dev/deletions"
 )
 
 // maxData is the most data a ConfigMap or Secret holds.
@@ -153,20 +148,15 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	in := publishInput{
 		namespace:  ns,
 		flowNames:  map[string]bool{},
-		flowSlugs:  map[string]bool{},
-		stages:     map[string]bool{},
 		prev:       map[string]*blueprint.Blueprint{},
 		prevSecret: map[string]bool{},
-		since:      map[string]map[string]time.Time{},
+		inventory:  bx.Status.Inventory,
+		held:       r.held(ctx, bx),
 		now:        now,
 		retention:  defaultRetention,
 	}
 	if h := bx.Spec.DeletionRetentionHours; h != nil {
 		in.retention = time.Duration(*h) * time.Hour
-	}
-	if raw := cm.Annotations[annotationDeletions]; raw != "" {
-		// Unreadable (edited by hand): deletions restart their retention.
-		_ = json.Unmarshal([]byte(raw), &in.since)
 	}
 	read := func(data map[string]string, inSecret bool) {
 		for key, text := range data {
@@ -176,7 +166,8 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 			doc, err := blueprint.Decode(key, []byte(text))
 			if err != nil {
 				// Not ours to understand (edited by hand): it is replaced,
-				// and nothing is deleted for it.
+				// and nothing is deleted for it but what the inventory
+				// holds.
 				log.FromContext(ctx).Info("a published blueprint cannot be read back; it is replaced", "key", key, "error", err.Error())
 				continue
 			}
@@ -191,30 +182,14 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	}
 	read(secretData, true)
 
-	// The namespace's flows and stages: what exists is never deleted in
-	// authentik, what is selected is published.
+	// The namespace's flows: those selected are published, the document of
+	// one that exists but is not selected is deselected.
 	var flows flowsv1alpha1.FlowList
 	if err := r.client.List(ctx, &flows, client.InNamespace(ns)); err != nil {
 		return metav1.Condition{}, 0, err
 	}
 	for i := range flows.Items {
 		in.flowNames[flows.Items[i].Name] = true
-		in.flowSlugs[flows.Items[i].EffectiveSlug()] = true
-	}
-	for _, k := range flowsv1alpha1.StageKinds() {
-		list, err := flowsv1alpha1.NewList(string(k))
-		if err != nil {
-			return metav1.Condition{}, 0, err
-		}
-		if err := r.client.List(ctx, list, client.InNamespace(ns)); err != nil {
-			return metav1.Condition{}, 0, err
-		}
-		model := mustModel(string(k))
-		for _, o := range listObjects(list) {
-			if s, ok := o.(flowsv1alpha1.Stage); ok {
-				in.stages[stageIdentity(model, s.StageName())] = true
-			}
-		}
 	}
 
 	opts := export.Options{SecretMountRoot: bx.Spec.SecretMountRoot}
@@ -351,15 +326,7 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 			len(pub.docs), size, name, secretSize, maxData)), 0, nil
 	}
 
-	since, err := json.Marshal(pub.since)
-	if err != nil {
-		return metav1.Condition{}, 0, err
-	}
-	annotation := ""
-	if len(pub.since) > 0 {
-		annotation = string(since)
-	}
-	if err := r.writeConfigMap(ctx, bx, &cm, cmExists, cmData, annotation); err != nil {
+	if err := r.writeConfigMap(ctx, bx, &cm, cmExists, cmData); err != nil {
 		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 			// The namespace, and the export with it, is going away.
 			return metav1.Condition{}, 0, reconcile.TerminalError(err)
@@ -370,6 +337,9 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		}
 		return metav1.Condition{}, 0, err
 	}
+	// What is published now: the inventory follows (until then, it is
+	// what was published before).
+	bx.Status.Inventory = pub.inventory
 	if len(secData) > 0 || secretExists {
 		if err := r.writeSecret(ctx, bx, secretMeta, secretExists, secData); apierrors.IsForbidden(err) {
 			return notReady(flowsv1alpha1.ReasonSecretsForbidden, fmt.Sprintf(
@@ -393,7 +363,11 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	case n > 0:
 		msg = "No flow selected; deletions are published"
 	}
-	if pub.deletions > 0 {
+	switch pub.deletions {
+	case 0:
+	case 1:
+		msg += ", with 1 deletion"
+	default:
 		msg += fmt.Sprintf(", with %d deletions", pub.deletions)
 	}
 	ready := metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: flowsv1alpha1.ReasonPublished, Message: msg}
@@ -430,16 +404,15 @@ func (r *exportReconciler) owned(ctx context.Context, reader client.Reader, bx *
 }
 
 // writeConfigMap creates or updates the export's ConfigMap, when its data
-// or deletions differ from what it holds.
-func (r *exportReconciler) writeConfigMap(ctx context.Context, bx *flowsv1alpha1.BlueprintExport, cm *corev1.ConfigMap, exists bool, data map[string]string, deletions string) error {
-	if exists && equality.Semantic.DeepEqual(nonNilMap(cm.Data), data) && cm.Annotations[annotationDeletions] == deletions {
+// differs from what it holds.
+func (r *exportReconciler) writeConfigMap(ctx context.Context, bx *flowsv1alpha1.BlueprintExport, cm *corev1.ConfigMap, exists bool, data map[string]string) error {
+	if exists && equality.Semantic.DeepEqual(nonNilMap(cm.Data), data) {
 		return nil
 	}
 	if !exists {
 		*cm = corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: bx.Namespace, Name: bx.ConfigMapName()}}
 	}
 	cm.Labels = withLabels(cm.Labels, bx)
-	cm.Annotations = withAnnotation(cm.Annotations, annotationDeletions, deletions)
 	cm.Data = data
 	if err := controllerutil.SetControllerReference(bx, cm, r.client.Scheme()); err != nil {
 		return err
@@ -589,7 +562,9 @@ func applyOrder(namespace string, states []flowState) map[string][]string {
 // changes, when its ConfigMap or Secret changes (someone edited it), and
 // when any stagehand object of its namespace (a cluster-scoped one: of any
 // namespace) or a Secret of its namespace changes: any of them may be in a
-// published document.
+// published document. It is also published again when a Flow or stage of
+// another namespace with a slug or name it keeps comes or goes, or another
+// export starts or stops declaring one of the objects it keeps.
 func (r *exportReconciler) setup(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	inNamespace := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
@@ -604,9 +579,15 @@ func (r *exportReconciler) setup(mgr ctrl.Manager) error {
 		}
 		return requests(&list, nil)
 	})
+	if err := registerInventoryIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("blueprintexport").
 		For(&flowsv1alpha1.BlueprintExport{}, builder.WithPredicates(ownChanges)).
+		// The other exports that keep what an export starts or stops
+		// declaring.
+		Watches(&flowsv1alpha1.BlueprintExport{}, otherExports(c)).
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		// Secrets' metadata only: the manager never caches Secret data.
 		WatchesMetadata(&corev1.Secret{}, inNamespace, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
@@ -619,6 +600,10 @@ func (r *exportReconciler) setup(mgr ctrl.Manager) error {
 			return err
 		}
 		b = b.Watches(obj, inNamespace, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+		if k.Kind == flowsv1alpha1.KindFlow || k.Stage {
+			// In any namespace: a slug or stage name an export keeps.
+			b = b.Watches(obj, keepers(c), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+		}
 	}
 	return b.Complete(r)
 }

@@ -119,7 +119,7 @@ func TestBlueprintExportPublishes(t *testing.T) {
 	// deleted binding (published before) becomes a deletion; the stage,
 	// still in the cluster, stays in authentik.
 	remove(t, broken, &flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login-sign-in"}})
-	expectReady(t, bx, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished, "with 1 deletions")
+	expectReadyMessage(t, bx, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished, "The flow is published, with 1 deletion")
 	published(t, ns, cm, "login.yaml", false, func(g Gomega, doc *blueprint.Blueprint, _ string) {
 		var absent []blueprint.Entry
 		for _, e := range doc.Entries {

@@ -242,7 +242,10 @@ func TestWarningsAreConditionsAndEvents(t *testing.T) {
 		newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication),
 		newValidateStage(ns, "totp-only", flowsv1alpha1.DeviceClassTOTP),
 	)
-	id := newIdentificationStage(ns, "ident")
+	// Named after the namespace: a stage of its kind with its name in
+	// another test's namespace would add a warning of its own
+	// (DuplicateStageName).
+	id := newIdentificationStage(ns, ns+"-ident")
 	id.Spec.RecoveryFlowRef = ref("login")
 	id.Spec.WebAuthnStageRef = ref("totp-only")
 	pw := newPasswordStage(ns, "password")
@@ -288,24 +291,27 @@ func TestWarningsAreConditionsAndEvents(t *testing.T) {
 // is renamed.
 func TestDuplicateSlug(t *testing.T) {
 	ns := namespace(t)
+	// A slug of this test's own: slugs are global, and other tests' flows
+	// stay in the cluster.
+	slug := ns + "-login"
 	a := newFlow(ns, "a", flowsv1alpha1.FlowDesignationAuthentication)
-	a.Spec.Slug = "login"
+	a.Spec.Slug = slug
 	b := newFlow(ns, "b", flowsv1alpha1.FlowDesignationAuthentication)
-	b.Spec.Slug = "login"
+	b.Spec.Slug = slug
 	create(t, a)
 	expectReady(t, a, metav1.ConditionTrue, resolves)
 	create(t, b)
-	expectWarning(t, a, flowsv1alpha1.ReasonDuplicateSlug, `Flow "b" has the same slug "login"`)
-	expectWarning(t, b, flowsv1alpha1.ReasonDuplicateSlug, `Flow "a" has the same slug "login"`)
+	expectWarning(t, a, flowsv1alpha1.ReasonDuplicateSlug, `Flow "b" has the same slug "`+slug+`"`)
+	expectWarning(t, b, flowsv1alpha1.ReasonDuplicateSlug, `Flow "a" has the same slug "`+slug+`"`)
 	expectReady(t, a, metav1.ConditionTrue, resolves)
 	expectEvent(t, a, flowsv1alpha1.ReasonDuplicateSlug, `Flow "b"`)
 	expectEvent(t, b, flowsv1alpha1.ReasonDuplicateSlug, `Flow "a"`)
 
-	update(t, b, func(f *flowsv1alpha1.Flow) { f.Spec.Slug = "" }) // slug "b" now
+	update(t, b, func(f *flowsv1alpha1.Flow) { f.Spec.Slug = ns + "-b" })
 	expectNoWarning(t, a)
 	expectNoWarning(t, b)
 
-	update(t, b, func(f *flowsv1alpha1.Flow) { f.Spec.Slug = "login" })
+	update(t, b, func(f *flowsv1alpha1.Flow) { f.Spec.Slug = slug })
 	expectWarning(t, a, flowsv1alpha1.ReasonDuplicateSlug)
 	remove(t, b)
 	expectNoWarning(t, a)

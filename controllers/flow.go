@@ -22,8 +22,8 @@ const maxPlan = 1024
 
 // flowReconciler writes a Flow's status: its effective slug, its plan (the
 // stages its bindings bind, in order, each with its readiness), Ready when
-// every binding and bound stage is, and a warning when another flow in the
-// namespace has the same slug.
+// every binding and bound stage is, and a warning when another flow, in any
+// namespace, has the same slug.
 type flowReconciler struct {
 	client client.Client
 	status statusWriter
@@ -64,7 +64,7 @@ func (r *flowReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		}
 	}
 	var sameSlug flowsv1alpha1.FlowList
-	if err := r.client.List(ctx, &sameSlug, client.MatchingFields{refs.Slug: refs.SlugKey(&flow)}); err != nil {
+	if err := r.client.List(ctx, &sameSlug, client.MatchingFields{refs.AuthentikName: flow.EffectiveSlug()}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing flows with the same slug: %w", err)
 	}
 
@@ -80,14 +80,14 @@ func (r *flowReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 // setup registers the Flow reconciler. A flow is re-evaluated when it
 // changes, when one of its bindings comes, goes, changes or changes
 // readiness, when a bound stage comes, goes or changes readiness, and when
-// another flow takes or gives up its slug.
+// another flow, in any namespace, takes or gives up its slug.
 func (r *flowReconciler) setup(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("flow").
 		For(&flowsv1alpha1.Flow{}, builder.WithPredicates(ownChanges)).
 		Watches(&flowsv1alpha1.FlowStageBinding{}, bindingFlow(), builder.WithPredicates(onSpecOrReadiness)).
-		Watches(&flowsv1alpha1.Flow{}, peers(c, refs.Slug, slugOf, func() client.ObjectList { return &flowsv1alpha1.FlowList{} }),
+		Watches(&flowsv1alpha1.Flow{}, peers(c, refs.AuthentikName, refs.AuthentikNameOf, func() client.ObjectList { return &flowsv1alpha1.FlowList{} }),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	for _, k := range flowsv1alpha1.StageKinds() {
 		stage, err := flowsv1alpha1.New(string(k))
@@ -98,9 +98,6 @@ func (r *flowReconciler) setup(mgr ctrl.Manager) error {
 	}
 	return b.Complete(r)
 }
-
-// slugOf is a flow's value in the refs.Slug index.
-func slugOf(o client.Object) string { return refs.SlugKey(o.(*flowsv1alpha1.Flow)) }
 
 // flowPlan computes a flow's plan and Ready condition from its bindings and
 // the stages they bind (keyed by refs.Key; nil or absent when the stage does

@@ -51,19 +51,22 @@ func (w *world) login(name string) {
 func (w *world) input(t *testing.T, prev *publication, now time.Time, heldBack ...string) publishInput {
 	t.Helper()
 	in := publishInput{
-		namespace: "ns", flowNames: map[string]bool{}, flowSlugs: map[string]bool{}, stages: map[string]bool{},
-		prev: map[string]*blueprint.Blueprint{}, prevSecret: map[string]bool{}, since: map[string]map[string]time.Time{},
+		namespace: "ns", flowNames: map[string]bool{},
+		prev: map[string]*blueprint.Blueprint{}, prevSecret: map[string]bool{},
 		now: now, retention: time.Hour,
 	}
+	held := map[identity]bool{}
 	objs := []client.Object{}
 	for _, f := range w.flows {
 		objs = append(objs, f)
-		in.flowNames[f.Name], in.flowSlugs[f.EffectiveSlug()] = true, true
+		in.flowNames[f.Name] = true
+		held[identity{model: modelFlow, slug: f.EffectiveSlug()}] = true
 	}
 	for _, s := range w.stages {
 		objs = append(objs, s)
-		in.stages[stageIdentity(mustModel(flowsv1alpha1.KindOf(s)), s.(flowsv1alpha1.Stage).StageName())] = true
+		held[identity{model: mustModel(flowsv1alpha1.KindOf(s)), name: s.(flowsv1alpha1.Stage).StageName()}] = true
 	}
+	in.held = func(id identity) (bool, error) { return held[id], nil }
 	lookup, err := export.Objects(objs...)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +104,7 @@ func (w *world) input(t *testing.T, prev *publication, now time.Time, heldBack .
 			in.prev[d.key] = doc
 			in.prevSecret[d.key] = d.secret
 		}
-		in.since = prev.since
+		in.inventory = prev.inventory
 	}
 	return in
 }
@@ -125,6 +128,20 @@ func absentOf(p *publication) map[string][]string {
 				}
 			}
 			out[d.key] = append(out[d.key], what)
+		}
+	}
+	return out
+}
+
+// deletedOf lists the identities a publication's inventory holds as
+// Deleted.
+func deletedOf(p *publication) []identity {
+	var out []identity
+	for _, d := range p.inventory {
+		for _, o := range d.Objects {
+			if o.State == flowsv1alpha1.InventoryDeleted {
+				out = append(out, identityOfObject(o))
+			}
 		}
 	}
 	return out
@@ -248,7 +265,7 @@ func TestPublish(t *testing.T) {
 		// publication time.
 		later := mustPublish(t, w.input(t, p, t0.Add(30*time.Minute)))
 		g.Expect(absentOf(later)).To(Equal(absentOf(p)))
-		g.Expect(later.since).To(Equal(p.since))
+		g.Expect(later.inventory).To(Equal(p.inventory))
 		g.Expect(later.nextExpiry).To(Equal(31 * time.Minute))
 
 		// Past it: nothing left to publish.
@@ -283,7 +300,50 @@ func TestPublish(t *testing.T) {
 		w.bindings = saved
 		back := mustPublish(t, w.input(t, deleting, t0.Add(2*time.Minute)))
 		g.Expect(back.deletions).To(BeZero())
-		g.Expect(back.since).To(BeEmpty())
+		g.Expect(deletedOf(back)).To(BeEmpty())
+	})
+
+	t.Run("a stage kept when its binding went is deleted when it goes, later", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings = nil
+		kept := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(absentOf(kept)).To(Equal(map[string][]string{"login.yaml": {binding + " order"}}))
+		w.stages = nil
+		p := mustPublish(t, w.input(t, kept, t0.Add(2*time.Minute)))
+		g.Expect(absentOf(p)).To(Equal(map[string][]string{"login.yaml": {binding + " order", "authentik_stages_password.passwordstage pw"}}))
+	})
+
+	t.Run("pending deletions are in the inventory: a hand edit of the ConfigMap drops none", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings, w.stages = nil, nil
+		deleting := mustPublish(t, w.input(t, first, t0.Add(time.Minute)))
+		g.Expect(deleting.deletions).To(Equal(2))
+		in := w.input(t, deleting, t0.Add(2*time.Minute))
+		in.prev["login.yaml"] = presentPart(in.prev["login.yaml"]) // the absent entries edited out
+		g.Expect(absentOf(mustPublish(t, in))).To(Equal(absentOf(deleting)))
+	})
+
+	t.Run("what a document published counts even when the status write that recorded it was lost", func(t *testing.T) {
+		g := NewWithT(t)
+		var w world
+		w.flow("login")
+		w.password("pw")
+		w.bind("login", flowsv1alpha1.StageKindPassword, "pw", 10)
+		first := mustPublish(t, w.input(t, nil, t0))
+		w.bindings, w.stages = nil, nil
+		in := w.input(t, first, t0.Add(time.Minute))
+		in.inventory = nil
+		g.Expect(mustPublish(t, in).deletions).To(Equal(2))
 	})
 
 	t.Run("a binding that moves is a new binding: the old one is deleted", func(t *testing.T) {

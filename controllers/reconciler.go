@@ -83,6 +83,12 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
+	// Last: the warnings above are about this object's own fields.
+	named, err := stageNameWarning(ctx, r.client, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	warnings = append(warnings, named...)
 	ready := readyFromReferences(rs)
 	if r.behaviour.Conflict != nil {
 		conflict, err := r.behaviour.Conflict(ctx, r.client, obj)
@@ -119,6 +125,16 @@ func (r *reconciler) setup(mgr ctrl.Manager) error {
 			return err
 		}
 		b = b.Watches(obj, h, builder.WithPredicates(d.When))
+	}
+	if info, _ := flowsv1alpha1.LookupKind(r.kind); info.Stage {
+		// A stage is evaluated again when another of its kind, in any
+		// namespace, takes or gives up its name in authentik.
+		b = b.Watches(own.DeepCopyObject().(client.Object),
+			peers(mgr.GetClient(), refs.AuthentikName, refs.AuthentikNameOf, func() client.ObjectList {
+				list, _ := flowsv1alpha1.NewList(r.kind)
+				return list
+			}),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	}
 	if r.behaviour.Extra != nil {
 		b = r.behaviour.Extra(b, mgr.GetClient())

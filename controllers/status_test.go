@@ -404,6 +404,8 @@ func TestDuplicateWarning(t *testing.T) {
 		{"no peers listed", nil, ""},
 		{"one other", []client.Object{self, flow("b")}, `Flow "b" has the same slug "login"`},
 		{"several others, sorted", []client.Object{flow("c"), self, flow("b")}, `Flows "b", "c" have the same slug "login"`},
+		{"in other namespaces, named with them, after those of its own", []client.Object{inNamespace(flow("b"), "team-b"), self, flow("c"), inNamespace(flow("b"), "team-a")},
+			`Flows "c", "b" in namespace team-a, "b" in namespace team-b have the same slug "login": authentik's slugs are global, so they are one object in authentik, which stagehand deletes only once none of them declares it`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
@@ -415,9 +417,15 @@ func TestDuplicateWarning(t *testing.T) {
 			g.Expect(ws).To(HaveLen(1))
 			g.Expect(ws[0].Reason).To(Equal(flowsv1alpha1.ReasonDuplicateSlug))
 			g.Expect(ws[0].Message).To(Equal(tc.want))
-			g.Expect(ws[0].Related.GetName()).To(Equal("b"))
+			g.Expect(ws[0].Related.GetName()).To(Equal(strings.Fields(strings.SplitN(tc.want, `"`, 3)[1])[0]), "the first named")
 		})
 	}
+}
+
+func inNamespace(o client.Object, ns string) client.Object {
+	o.SetNamespace(ns)
+	o.SetUID(types.UID(ns + "-" + string(o.GetUID())))
+	return o
 }
 
 func TestFlowPlan(t *testing.T) {

@@ -44,22 +44,48 @@ func runSuite(m *testing.M) int {
 	defer func() { _ = e.Stop() }()
 	env, k8s = e, e.Client
 
-	_, stop, err := e.StartManager(testenv.ManagerOptions{
+	if err := startManager(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { stopManager() }()
+	if err := warmUp(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// stopManager stops the manager startManager started.
+var stopManager func()
+
+// startManager starts the package's manager, as cmd/ runs it.
+func startManager() error {
+	_, stop, err := env.StartManager(testenv.ManagerOptions{
 		Setup: SetupWithManager,
 		Cache: CacheOptions(),
 		// BlueprintExports with secrets: Inline write Secrets.
 		ExtraRoles: []string{"config/components/blueprint-secrets/role.yaml"},
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	defer stop()
-	if err := warmUp(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	stopManager = stop
+	return nil
+}
+
+// restartManager stops the manager and starts another, with nothing of the
+// first but what it wrote to the API server: what a restart of the manager's
+// Pod leaves. Between the two, the test may change objects no manager sees.
+func restartManager(t *testing.T, between func()) {
+	t.Helper()
+	stopManager()
+	if between != nil {
+		between()
 	}
-	return m.Run()
+	if err := startManager(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // warmUp waits until every controller runs: until one object of each kind

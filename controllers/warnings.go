@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
+	"github.com/stagehand-dev/stagehand/internal/refs"
 )
 
 // The checks beyond "does the referenced object exist", one per kind that
@@ -93,34 +95,74 @@ func checkSecretKey(cs *flowsv1alpha1.CaptchaStage, rs []resolved) {
 	}
 }
 
-// duplicateWarning warns that obj shares an identifying value (a flow's slug
-// in its namespace, a device type's aaguid) with others. peers may include
-// obj itself.
+// duplicateWarning warns that obj shares an identifying value (a flow's
+// slug, a stage's name in authentik, a device type's aaguid) with others.
+// peers may include obj itself. A peer in another namespace is named with
+// its namespace: authentik's slugs and stage names are global, so objects
+// of two namespaces write one authentik object, and its deletion is
+// published only once none of them declares it.
 func duplicateWarning(obj client.Object, kind, what, value, reason string, peers []client.Object) []warning {
-	var names []string
-	var related client.Object
+	var others []client.Object
+	elsewhere := false
 	for _, p := range peers {
-		if p.GetUID() == obj.GetUID() && p.GetName() == obj.GetName() {
+		if p.GetUID() == obj.GetUID() && p.GetName() == obj.GetName() && p.GetNamespace() == obj.GetNamespace() {
 			continue
 		}
-		names = append(names, p.GetName())
+		others = append(others, p)
+		elsewhere = elsewhere || p.GetNamespace() != obj.GetNamespace()
 	}
-	if len(names) == 0 {
+	if len(others) == 0 {
 		return nil
 	}
-	sort.Strings(names)
-	for _, p := range peers {
-		if p.GetName() == names[0] {
-			related = p
+	// Those of obj's namespace first, then by namespace and name.
+	local := func(o client.Object) int {
+		if o.GetNamespace() == obj.GetNamespace() {
+			return 0
+		}
+		return 1
+	}
+	sort.Slice(others, func(i, j int) bool {
+		a, b := others[i], others[j]
+		if local(a) != local(b) {
+			return local(a) < local(b)
+		}
+		if a.GetNamespace() != b.GetNamespace() {
+			return a.GetNamespace() < b.GetNamespace()
+		}
+		return a.GetName() < b.GetName()
+	})
+	names := make([]string, len(others))
+	for i, o := range others {
+		names[i] = fmt.Sprintf("%q", o.GetName())
+		if local(o) == 1 {
+			names[i] += " in namespace " + o.GetNamespace()
 		}
 	}
-	subject := fmt.Sprintf("%s %q has", kind, names[0])
+	subject := fmt.Sprintf("%s %s has", kind, names[0])
 	if len(names) > 1 {
-		subject = fmt.Sprintf("%ss %s have", kind, quotedNames(names))
+		subject = fmt.Sprintf("%ss %s have", kind, strings.Join(names, ", "))
 	}
-	return []warning{{
-		Reason:  reason,
-		Message: fmt.Sprintf("%s the same %s %q", subject, what, value),
-		Related: related,
-	}}
+	msg := fmt.Sprintf("%s the same %s %q", subject, what, value)
+	if elsewhere {
+		msg += fmt.Sprintf(": authentik's %ss are global, so they are one object in authentik, which stagehand deletes only once none of them declares it", what)
+	}
+	return []warning{{Reason: reason, Message: msg, Related: others[0]}}
+}
+
+// stageNameWarning warns that other stages of obj's kind, in any namespace,
+// have its name in authentik.
+func stageNameWarning(ctx context.Context, c client.Reader, obj flowsv1alpha1.Object) ([]warning, error) {
+	s, ok := obj.(flowsv1alpha1.Stage)
+	if !ok {
+		return nil, nil
+	}
+	kind := flowsv1alpha1.KindOf(obj)
+	list, err := flowsv1alpha1.NewList(kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.List(ctx, list, client.MatchingFields{refs.AuthentikName: s.StageName()}); err != nil {
+		return nil, fmt.Errorf("listing the %ss named %q in authentik: %w", kind, s.StageName(), err)
+	}
+	return duplicateWarning(obj, kind, "stage name", s.StageName(), flowsv1alpha1.ReasonDuplicateStageName, listObjects(list)), nil
 }

@@ -200,6 +200,81 @@ type PublishedFlow struct {
 	HeldBack string `json:"heldBack,omitempty"`
 }
 
+// InventoryState is what an export does about an authentik object one of
+// its documents declared.
+// +kubebuilder:validation:Enum=Declared;Kept;Deleted
+type InventoryState string
+
+// The states of an inventory's objects.
+const (
+	// InventoryDeclared: the document declares the object.
+	InventoryDeclared InventoryState = "Declared"
+	// InventoryKept: the document declares the object no more, and it is
+	// not deleted in authentik while something else declares it: an object
+	// of the cluster, in any namespace, with its slug or stage name, or
+	// another published document. It is deleted once nothing does.
+	InventoryKept InventoryState = "Kept"
+	// InventoryDeleted: the document deletes the object in authentik (an
+	// entry of state absent), from since until deletionRetentionHours
+	// later.
+	InventoryDeleted InventoryState = "Deleted"
+)
+
+// InventoryObject is one authentik object, identified as authentik finds it:
+// a flow by its slug, a stage by its model and name, a binding by its flow's
+// slug, its stage and its order.
+type InventoryObject struct {
+	// model is the object's authentik model: authentik_flows.flow,
+	// authentik_flows.flowstagebinding, or a stage's.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +required
+	Model string `json:"model"`
+
+	// slug of the flow, or of a binding's flow.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Slug string `json:"slug,omitempty"`
+
+	// name of the stage, or of a binding's stage.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// stageModel is a binding's stage's authentik model.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	StageModel string `json:"stageModel,omitempty"`
+
+	// order of a binding.
+	// +optional
+	Order *int32 `json:"order,omitempty"`
+
+	// state is Declared, Kept or Deleted.
+	// +required
+	State InventoryState `json:"state"`
+
+	// since is when the deletion of a Deleted object was first published.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+}
+
+// InventoryDocument is what one published document declared, keeps or
+// deletes.
+type InventoryDocument struct {
+	// key of the document in the ConfigMap (or Secret): <flow>.yaml.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=258
+	// +required
+	Key string `json:"key"`
+
+	// objects are the authentik objects of the document.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8192
+	// +optional
+	Objects []InventoryObject `json:"objects,omitempty"`
+}
+
 // BlueprintExportStatus is the observed state of a BlueprintExport.
 type BlueprintExportStatus struct {
 	Status `json:",inline"`
@@ -234,6 +309,16 @@ type BlueprintExportStatus struct {
 	// delete in authentik (entries of state absent).
 	// +optional
 	Deletions int32 `json:"deletions,omitempty"`
+
+	// inventory is every authentik object the published documents declared,
+	// by document: what the export has applied, from which it computes what
+	// to delete in authentik when the objects leave the cluster, whatever
+	// the order and timing of the deletes, and across restarts of the
+	// manager.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=4096
+	// +optional
+	Inventory []InventoryDocument `json:"inventory,omitempty"`
 }
 
 // BlueprintExport publishes the Flows of its namespace, with every stage and

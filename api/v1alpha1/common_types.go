@@ -72,9 +72,16 @@ const (
 	// points at an AuthenticatorValidateStage whose deviceClasses lack webauthn.
 	ReasonWebAuthnNotAllowed = "WebAuthnNotAllowed"
 
-	// ReasonDuplicateSlug: two Flows in one namespace have the same
-	// effective slug; authentik requires slugs to be unique.
+	// ReasonDuplicateSlug: two Flows have the same effective slug, in one
+	// namespace or in two: authentik's slugs are global, so both stand for
+	// one authentik flow.
 	ReasonDuplicateSlug = "DuplicateSlug"
+
+	// ReasonDuplicateStageName: two stages of one kind have the same name
+	// in authentik (spec.name, else metadata.name), in one namespace or in
+	// two: authentik's stage names are global, so both stand for one
+	// authentik stage.
+	ReasonDuplicateStageName = "DuplicateStageName"
 
 	// ReasonDuplicateAAGUID: two WebAuthnDeviceTypes have the same aaguid.
 	ReasonDuplicateAAGUID = "DuplicateAAGUID"

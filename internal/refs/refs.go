@@ -130,7 +130,25 @@ const (
 
 	// AAGUID indexes WebAuthnDeviceTypes by spec.aaguid.
 	AAGUID = "stagehand.dev/aaguid"
+
+	// AuthentikName indexes Flows by effective slug and each stage kind by
+	// its name in authentik (StageName), in every namespace: authentik's
+	// slugs and stage names are global, so objects of one kind with one
+	// value, wherever they are, stand for one authentik object.
+	AuthentikName = "stagehand.dev/authentik-name"
 )
+
+// AuthentikNameOf is obj's value in the AuthentikName index: a Flow's
+// effective slug, a stage's StageName; "" for the other kinds.
+func AuthentikNameOf(obj client.Object) string {
+	switch o := obj.(type) {
+	case *flowsv1alpha1.Flow:
+		return o.EffectiveSlug()
+	case flowsv1alpha1.Stage:
+		return o.StageName()
+	}
+	return ""
+}
 
 // SlugKey is a flow's value in the Slug index: "<namespace>/<effective slug>".
 func SlugKey(f *flowsv1alpha1.Flow) string { return f.Namespace + "/" + f.EffectiveSlug() }
@@ -150,6 +168,11 @@ func Register(ctx context.Context, indexer client.FieldIndexer) error {
 		}
 		if err := indexer.IndexField(ctx, obj, UID, func(o client.Object) []string { return []string{string(o.GetUID())} }); err != nil {
 			return fmt.Errorf("indexing %s by uid: %w", k.Kind, err)
+		}
+		if k.Kind == flowsv1alpha1.KindFlow || k.Stage {
+			if err := indexer.IndexField(ctx, obj, AuthentikName, func(o client.Object) []string { return []string{AuthentikNameOf(o)} }); err != nil {
+				return fmt.Errorf("indexing %s by name in authentik: %w", k.Kind, err)
+			}
 		}
 	}
 	if err := indexer.IndexField(ctx, &flowsv1alpha1.Flow{}, Slug, func(o client.Object) []string {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/onsi/gomega"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -190,7 +191,12 @@ func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error)
 		Cache:  opts.Cache,
 		// As the manager's --concurrency default: tests see the
 		// reconciles of one kind run side by side, as in production.
-		Controller:             config.Controller{MaxConcurrentReconciles: 4},
+		Controller: config.Controller{
+			MaxConcurrentReconciles: 4,
+			// A test may stop a manager and start another in one process
+			// (a restart), whose controllers have the same names.
+			SkipNameValidation: &skipNameValidation,
+		},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
@@ -226,6 +232,8 @@ func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error)
 	return mgr, stop, nil
 }
 
+var skipNameValidation = true
+
 // UserWithRoles binds the ClusterRole of each file (relative to the
 // repository's root: config/rbac/role.yaml, say) to the user name and
 // returns a connection as that user, without a client-side rate limit (as
@@ -245,7 +253,9 @@ func (e *Env) UserWithRoles(name string, roles ...string) (*rest.Config, error) 
 			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
 		}
 		for _, o := range []client.Object{role, binding} {
-			if err := e.Client.Create(ctx, o); err != nil {
+			// Already there when a test starts a manager again, as the
+			// same user: a restart.
+			if err := e.Client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
 				return nil, err
 			}
 		}
