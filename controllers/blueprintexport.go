@@ -40,10 +40,16 @@ import (
 //
 // It writes ConfigMaps: RBAC cannot limit create to names or labels, so the
 // rule is cluster-wide, but the controller only ever writes the one
-// ConfigMap an export names, created with the export as its controller
+// ConfigMap an export names (stagehand-blueprints or
+// stagehand-blueprints-*: flowsv1alpha1.ValidBlueprintConfigMapName),
+// labelled as stagehand's and created with the export as its controller
 // (garbage-collected with it), and refuses to touch one that belongs to
-// something else. It never deletes one. Its cache holds only ConfigMaps
-// labelled as stagehand's (CacheOptions), and Secrets' metadata only.
+// something else. It never deletes one. kube-apiserver holds the manager to
+// exactly that: config/rbac/blueprint_writes_policy.yaml, a
+// ValidatingAdmissionPolicy, refuses its ServiceAccount any other write of a
+// ConfigMap or Secret outside its own namespace. Its cache holds only
+// ConfigMaps labelled as stagehand's (CacheOptions), and Secrets' metadata
+// only; it reads the data of Secrets marked for it only (readableSecret).
 // Writing Secrets, which only secrets: Inline needs, is not in the
 // manager's role: a deployment grants it on purpose, with
 // config/components/blueprint-secrets.
@@ -110,6 +116,14 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		return metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: truncate(msg, maxMessage)}
 	}
 
+	if !flowsv1alpha1.ValidBlueprintConfigMapName(name) {
+		// The schema refuses such a name; an export stored before it did
+		// is not written either.
+		return notReady(flowsv1alpha1.ReasonReferenceInvalid, fmt.Sprintf(
+			"spec.configMapName %q: must be %s or begin with %s-: an export writes no ConfigMap or Secret of another name",
+			name, flowsv1alpha1.DefaultBlueprintConfigMap, flowsv1alpha1.DefaultBlueprintConfigMap)), 0, nil
+	}
+
 	selector, err := bx.Spec.FlowSelector.Selector()
 	if err != nil {
 		// The schema bounds a selector; what makes one valid (label key
@@ -119,7 +133,7 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 
 	// What is published now.
 	var cm corev1.ConfigMap
-	cmExists, err := r.owned(ctx, r.client, bx, types.NamespacedName{Namespace: ns, Name: name}, &cm)
+	cmExists, err := r.owned(ctx, r.client, bx, kindConfigMap, types.NamespacedName{Namespace: ns, Name: name}, &cm)
 	if err != nil {
 		var notOwned notOwnedError
 		if errors.As(err, &notOwned) {
@@ -131,7 +145,7 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	// it holds documents (the manager never caches Secret data).
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	secretExists, err := r.owned(ctx, r.client, bx, types.NamespacedName{Namespace: ns, Name: name}, secretMeta)
+	secretExists, err := r.owned(ctx, r.client, bx, kindSecret, types.NamespacedName{Namespace: ns, Name: name}, secretMeta)
 	if err != nil {
 		var notOwned notOwnedError
 		if errors.As(err, &notOwned) {
@@ -194,10 +208,15 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 
 	opts := export.Options{SecretMountRoot: bx.Spec.SecretMountRoot}
 	if bx.Spec.Secrets == flowsv1alpha1.SecretHandlingInline {
+		// Only a Secret marked for stagehand is read; one that is not is
+		// reported as one that does not exist.
 		opts.SecretValue = func(ref flowsv1alpha1.SecretKeyReference) (string, error) {
-			var s corev1.Secret
-			if err := r.live.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, &s); err != nil {
+			s, err := readableSecret(ctx, r.live, ns, ref.Name)
+			if err != nil {
 				return "", err
+			}
+			if s == nil {
+				return "", fmt.Errorf("the Secret %q is %s", ref.Name, secretNotReadable(ns))
 			}
 			v, ok := s.Data[ref.Key]
 			if !ok {
@@ -280,9 +299,17 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		if err != nil {
 			return metav1.Condition{}, 0, fmt.Errorf("encoding %s: %w", d.key, err)
 		}
-		p := flowsv1alpha1.PublishedFlow{Name: d.flow, Key: d.key, Hash: blueprint.Hash(b), In: "ConfigMap"}
+		p := flowsv1alpha1.PublishedFlow{Name: d.flow, Key: d.key, Hash: blueprint.Hash(b), In: kindConfigMap}
 		if d.secret {
-			p.In = "Secret"
+			// The status is read by many more than the Secret, and the
+			// rest of the document is known to them: the hash of the
+			// whole would let them guess the secret offline.
+			redacted, err := blueprint.Encode(export.WithoutSecrets(d.doc))
+			if err != nil {
+				return metav1.Condition{}, 0, fmt.Errorf("encoding %s: %w", d.key, err)
+			}
+			p.Hash = blueprint.Hash(redacted)
+			p.In = kindSecret
 			secData[d.key] = b
 			secretSize += len(d.key) + len(b)
 		} else {
@@ -341,7 +368,10 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	// what was published before).
 	bx.Status.Inventory = pub.inventory
 	if len(secData) > 0 || secretExists {
-		if err := r.writeSecret(ctx, bx, secretMeta, secretExists, secData); apierrors.IsForbidden(err) {
+		var notOwned notOwnedError
+		if err := r.writeSecret(ctx, bx, secretMeta, secretExists, secData); errors.As(err, &notOwned) {
+			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), 0, nil
+		} else if apierrors.IsForbidden(err) {
 			return notReady(flowsv1alpha1.ReasonSecretsForbidden, fmt.Sprintf(
 				"secrets is Inline, and the documents of %d flows carry secret material, but the manager may not write Secret %q: deploy it with that permission (config/components/blueprint-secrets; Helm: blueprints.inlineSecrets=true), or use secrets: Mount: %v",
 				len(secData), name, err)), pub.nextExpiry, nil
@@ -374,6 +404,12 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	return ready, pub.nextExpiry, nil
 }
 
+// The kinds an export writes, as its status and messages name them.
+const (
+	kindConfigMap = "ConfigMap"
+	kindSecret    = "Secret"
+)
+
 // notOwnedError is a ConfigMap or Secret to write that belongs to something
 // else.
 type notOwnedError struct {
@@ -384,9 +420,10 @@ func (e notOwnedError) Error() string {
 	return fmt.Sprintf("%s %q exists and is not this BlueprintExport's: stagehand does not overwrite it (choose another spec.configMapName, or delete it)", e.kind, e.name)
 }
 
-// owned reads the ConfigMap or Secret key into obj, reporting whether it
-// exists; a notOwnedError when it is not the export's.
-func (r *exportReconciler) owned(ctx context.Context, reader client.Reader, bx *flowsv1alpha1.BlueprintExport, key types.NamespacedName, obj client.Object) (bool, error) {
+// owned reads the ConfigMap or Secret (kind) key into obj (the object, or
+// its metadata), reporting whether it exists; a notOwnedError when it is
+// not the export's.
+func (r *exportReconciler) owned(ctx context.Context, reader client.Reader, bx *flowsv1alpha1.BlueprintExport, kind string, key types.NamespacedName, obj client.Object) (bool, error) {
 	if err := reader.Get(ctx, key, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil
@@ -394,10 +431,6 @@ func (r *exportReconciler) owned(ctx context.Context, reader client.Reader, bx *
 		return false, err
 	}
 	if !metav1.IsControlledBy(obj, bx) {
-		kind := "ConfigMap"
-		if _, ok := obj.(*corev1.Secret); ok {
-			kind = "Secret"
-		}
 		return true, notOwnedError{kind: kind, name: key.Name}
 	}
 	return true, nil
@@ -421,7 +454,7 @@ func (r *exportReconciler) writeConfigMap(ctx context.Context, bx *flowsv1alpha1
 		// The cache holds only stagehand's ConfigMaps: one of that name
 		// that is not is found only now.
 		if err := r.client.Create(ctx, cm); apierrors.IsAlreadyExists(err) {
-			return notOwnedError{kind: "ConfigMap", name: cm.Name}
+			return notOwnedError{kind: kindConfigMap, name: cm.Name}
 		} else if err != nil {
 			return err
 		}
@@ -449,7 +482,13 @@ func (r *exportReconciler) writeSecret(ctx context.Context, bx *flowsv1alpha1.Bl
 		return err
 	}
 	if !exists {
-		return r.client.Create(ctx, s)
+		// One the metadata cache does not show yet is found only now.
+		if err := r.client.Create(ctx, s); apierrors.IsAlreadyExists(err) {
+			return notOwnedError{kind: kindSecret, name: s.Name}
+		} else if err != nil {
+			return err
+		}
+		return nil
 	}
 	// An update replaces the whole Secret: type and data as here, metadata
 	// as read (its resourceVersion guards against a concurrent change).

@@ -58,7 +58,7 @@ func entry(doc *blueprint.Blueprint, model, key string, value any) *blueprint.En
 // is published as a deletion.
 func TestBlueprintExportPublishes(t *testing.T) {
 	ns := namespace(t)
-	const cm = "authentik-blueprints"
+	const cm = "stagehand-blueprints-authentik"
 	flow := newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication)
 	pw := newPasswordStage(ns, "password")
 	login := &flowsv1alpha1.UserLoginStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sign-in"}}
@@ -149,10 +149,10 @@ func TestBlueprintExportSecrets(t *testing.T) {
 		newBinding(ns, "recovery-captcha", "recovery", flowsv1alpha1.StageKindCaptcha, "captcha", 10),
 		newFlow(ns, "plain", flowsv1alpha1.FlowDesignationAuthentication),
 	)
-	mount := &flowsv1alpha1.BlueprintExport{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mount"}, Spec: flowsv1alpha1.BlueprintExportSpec{ConfigMapName: "mount"}}
+	mount := &flowsv1alpha1.BlueprintExport{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mount"}, Spec: flowsv1alpha1.BlueprintExportSpec{ConfigMapName: "stagehand-blueprints-mount"}}
 	create(t, mount)
 	expectReady(t, mount, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished)
-	published(t, ns, "mount", "recovery.yaml", false, func(g Gomega, _ *blueprint.Blueprint, text string) {
+	published(t, ns, "stagehand-blueprints-mount", "recovery.yaml", false, func(g Gomega, _ *blueprint.Blueprint, text string) {
 		g.Expect(text).To(ContainSubstring("!File /blueprints/mounted/secret-captcha-keys/private"))
 		g.Expect(text).NotTo(ContainSubstring(key))
 	})
@@ -161,22 +161,22 @@ func TestBlueprintExportSecrets(t *testing.T) {
 	g.Expect(mount.Status.MountedSecrets).To(Equal([]string{"captcha-keys"}))
 
 	inline := &flowsv1alpha1.BlueprintExport{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "inline"}, Spec: flowsv1alpha1.BlueprintExportSpec{
-		ConfigMapName: "inline", Secrets: flowsv1alpha1.SecretHandlingInline,
+		ConfigMapName: "stagehand-blueprints-inline", Secrets: flowsv1alpha1.SecretHandlingInline,
 	}}
 	create(t, inline)
 	expectReady(t, inline, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished)
-	published(t, ns, "inline", "recovery.yaml", true, func(g Gomega, _ *blueprint.Blueprint, text string) {
+	published(t, ns, "stagehand-blueprints-inline", "recovery.yaml", true, func(g Gomega, _ *blueprint.Blueprint, text string) {
 		g.Expect(text).To(ContainSubstring(key))
 	})
-	published(t, ns, "inline", "plain.yaml", false, func(Gomega, *blueprint.Blueprint, string) {})
+	published(t, ns, "stagehand-blueprints-inline", "plain.yaml", false, func(Gomega, *blueprint.Blueprint, string) {})
 	var cm corev1.ConfigMap
-	g.Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "inline"}, &cm)).To(Succeed())
+	g.Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "stagehand-blueprints-inline"}, &cm)).To(Succeed())
 	g.Expect(cm.Data).NotTo(HaveKey("recovery.yaml"), "a document with secret material is never in the ConfigMap")
 	for k, v := range cm.Data {
 		g.Expect(strings.Contains(v, key)).To(BeFalse(), "the ConfigMap's %s holds the key", k)
 	}
 	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(inline), inline)).To(Succeed())
-	g.Expect(inline.Status.Secret).To(Equal("inline"))
+	g.Expect(inline.Status.Secret).To(Equal("stagehand-blueprints-inline"))
 	for _, f := range inline.Status.Flows {
 		want := "ConfigMap"
 		if f.Name == "recovery" {

@@ -59,7 +59,8 @@ type reconciler struct {
 	behaviour behaviour
 	client    client.Client
 	// live reads from the API server. Used for Secrets only, which are not
-	// cached (only their metadata is watched).
+	// cached (only their metadata is watched), and only for those marked
+	// for stagehand (readableSecret).
 	live   client.Reader
 	status statusWriter
 }
@@ -143,8 +144,9 @@ func (r *reconciler) setup(mgr ctrl.Manager) error {
 }
 
 // resolve looks up every reference obj makes: stagehand objects in the
-// cache, Secrets on the API server. A missing object is a finding, not an
-// error; an error is a failure to look.
+// cache, Secrets (marked for stagehand only: readableSecret) on the API
+// server. A missing object is a finding, not an error; an error is a
+// failure to look.
 func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) ([]resolved, error) {
 	var out []resolved
 	for _, ref := range refs.Of(obj) {
@@ -153,16 +155,25 @@ func resolve(ctx context.Context, cache, live client.Reader, obj client.Object) 
 			out = append(out, resolved{Reference: ref})
 			continue
 		}
-		var target client.Object = &corev1.Secret{}
-		reader := live
-		if ref.Kind != refs.KindSecret {
-			var err error
-			if target, err = flowsv1alpha1.New(ref.Kind); err != nil {
-				return nil, err
+		if ref.Kind == refs.KindSecret {
+			// Only a Secret marked for stagehand is read; one that is
+			// not is reported as one that does not exist.
+			s, err := readableSecret(ctx, live, ref.Namespace, ref.Name)
+			if err != nil {
+				return nil, fmt.Errorf("looking up %s (%s): %w", ref, ref.Field, err)
 			}
-			reader = cache
+			r := resolved{Reference: ref}
+			if s != nil {
+				r.Obj = s
+			}
+			out = append(out, r)
+			continue
 		}
-		err := reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, target)
+		target, err := flowsv1alpha1.New(ref.Kind)
+		if err != nil {
+			return nil, err
+		}
+		err = cache.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, target)
 		switch {
 		case apierrors.IsNotFound(err):
 			hint, err := otherStageKind(ctx, cache, ref)

@@ -25,8 +25,9 @@ import (
 
 // The manager's permissions, generated into config/rbac/role.yaml by
 // `make manifests`: it reads every stagehand kind and Secrets (metadata
-// watched, one Secret read live per CaptchaStage), patches status, and
-// records Events.
+// watched; the data of a Secret marked for stagehand, read live, for each
+// CaptchaStage that names one: readableSecret), patches status, and records
+// Events.
 //
 // +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes;blueprintexports,verbs=get;list;watch
 // +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows/status;flowstagebindings/status;identificationstages/status;passwordstages/status;authenticatorvalidatestages/status;captchastages/status;userloginstages/status;sources/status;webauthndevicetypes/status,verbs=patch

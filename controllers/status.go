@@ -112,6 +112,9 @@ func readyFromReferences(rs []resolved) metav1.Condition {
 // `PasswordStage "x" (spec.stageRef) not found in namespace team-a, but an
 // IdentificationStage "x" exists there`.
 func notFoundMessage(r resolved) string {
+	if r.Kind == refs.KindSecret {
+		return fmt.Sprintf("%s (%s) %s", r.Reference, r.Field, secretNotReadable(r.Namespace))
+	}
 	msg := fmt.Sprintf("%s (%s) not found", r.Reference, r.Field)
 	if r.Namespace != "" {
 		msg += " in namespace " + r.Namespace

@@ -3,8 +3,11 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -65,7 +68,8 @@ func startManager() error {
 		Setup: SetupWithManager,
 		Cache: CacheOptions(),
 		// BlueprintExports with secrets: Inline write Secrets.
-		ExtraRoles: []string{"config/components/blueprint-secrets/role.yaml"},
+		ExtraRoles:    []string{"config/components/blueprint-secrets/role.yaml"},
+		WrapTransport: secretRequests.wrap,
 	})
 	if err != nil {
 		return err
@@ -87,6 +91,39 @@ func restartManager(t *testing.T, between func()) {
 		t.Fatal(err)
 	}
 }
+
+// secretRequests records the manager's requests for Secrets: which it
+// reads, and how.
+var secretRequests requestLog
+
+// requestLog records the requests of a transport it wraps whose path
+// names Secrets.
+type requestLog struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func (l *requestLog) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if strings.Contains(req.URL.Path, "/secrets") {
+			l.mu.Lock()
+			l.reqs = append(l.reqs, req.Clone(context.Background()))
+			l.mu.Unlock()
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+// all returns the requests recorded so far.
+func (l *requestLog) all() []*http.Request {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs)
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // warmUp waits until every controller runs: until one object of each kind
 // has a Ready condition. The tests then measure reconciles, not start-up.
@@ -322,7 +359,15 @@ func newSource(ns, name string) *flowsv1alpha1.Source {
 	return &flowsv1alpha1.Source{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 }
 
+// newSecret makes a Secret marked for stagehand (LabelSecretReadable).
 func newSecret(ns, name string, data map[string]string) *corev1.Secret {
+	s := newUnmarkedSecret(ns, name, data)
+	s.Labels = map[string]string{flowsv1alpha1.LabelSecretReadable: "true"}
+	return s
+}
+
+// newUnmarkedSecret makes a Secret without stagehand's mark.
+func newUnmarkedSecret(ns, name string, data map[string]string) *corev1.Secret {
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{}}
 	for k, v := range data {
 		s.Data[k] = []byte(v)

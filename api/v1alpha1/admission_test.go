@@ -582,6 +582,7 @@ func TestAdmissionThrottlingFactors(t *testing.T) {
 // deleting, and its selector's size are checked at admission.
 func TestAdmissionBlueprintExport(t *testing.T) {
 	const objectName = "should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'"
+	const prefixed = "must be stagehand-blueprints or begin with stagehand-blueprints-"
 	labels := func(n int) string {
 		parts := make([]string, n)
 		for i := range parts {
@@ -590,7 +591,11 @@ func TestAdmissionBlueprintExport(t *testing.T) {
 		return "{" + strings.Join(parts, ",") + "}"
 	}
 	runAdmission(t, []admissionCase{
-		accept("BlueprintExport", "a ConfigMap name", `{"spec":{"configMapName":"authentik-blueprints"}}`),
+		accept("BlueprintExport", "a ConfigMap name", `{"spec":{"configMapName":"stagehand-blueprints-team-a"}}`),
+		accept("BlueprintExport", "the default ConfigMap name", `{"spec":{"configMapName":"stagehand-blueprints"}}`),
+		refuse("BlueprintExport", "a ConfigMap name without the prefix", `{"spec":{"configMapName":"authentik-blueprints"}}`, "spec.configMapName", prefixed),
+		refuse("BlueprintExport", "a ConfigMap name another component uses", `{"spec":{"configMapName":"kube-root-ca.crt"}}`, "spec.configMapName", prefixed),
+		refuse("BlueprintExport", "a ConfigMap name that only begins like the prefix", `{"spec":{"configMapName":"stagehand-blueprintsx"}}`, "spec.configMapName", prefixed),
 		refuse("BlueprintExport", "a ConfigMap name in capitals", `{"spec":{"configMapName":"Blueprints"}}`, "spec.configMapName", objectName),
 		accept("BlueprintExport", "a mount root", `{"spec":{"secretMountRoot":"/blueprints/custom"}}`),
 		refuse("BlueprintExport", "a relative mount root", `{"spec":{"secretMountRoot":"blueprints"}}`, "spec.secretMountRoot", "should match '^/'"),

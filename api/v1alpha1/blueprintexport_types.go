@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -24,8 +26,19 @@ const (
 )
 
 // DefaultBlueprintConfigMap is the ConfigMap a BlueprintExport writes when
-// spec.configMapName is not set.
+// spec.configMapName is not set. Every ConfigMap (and Secret) an export
+// writes is named DefaultBlueprintConfigMap or begins with it and a dash:
+// see ValidBlueprintConfigMapName.
 const DefaultBlueprintConfigMap = "stagehand-blueprints"
+
+// ValidBlueprintConfigMapName says whether an export may write a ConfigMap
+// (or Secret) of the name: stagehand-blueprints, or a name that begins with
+// stagehand-blueprints-. A tenant who may create BlueprintExports can so
+// never make stagehand create an object of a name something else expects
+// (kube-root-ca.crt, say). The schema holds spec.configMapName to it.
+func ValidBlueprintConfigMapName(name string) bool {
+	return name == DefaultBlueprintConfigMap || strings.HasPrefix(name, DefaultBlueprintConfigMap+"-")
+}
 
 // Reasons of a BlueprintExport's Ready condition.
 const (
@@ -44,7 +57,8 @@ const (
 	ReasonTooLarge = "TooLarge"
 
 	// ReasonNotOwned: the ConfigMap (or Secret) to write exists and
-	// belongs to something else: stagehand does not overwrite it.
+	// belongs to something else: stagehand does not overwrite it. The
+	// message names which of the two.
 	ReasonNotOwned = "NotOwned"
 
 	// ReasonSecretsForbidden: secrets is Inline, but the manager may not
@@ -124,10 +138,14 @@ type BlueprintExportSpec struct {
 
 	// configMapName is the ConfigMap the blueprints are written to, one
 	// key <flow>.yaml per flow: the name to list in authentik's Helm chart
-	// under blueprints.configMaps. Default stagehand-blueprints.
+	// under blueprints.configMaps. It is stagehand-blueprints (the default)
+	// or begins with stagehand-blueprints-, so that an export never takes a
+	// name something else expects; stagehand creates it, and never writes
+	// one it did not create for this export.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +kubebuilder:validation:XValidation:rule="self == 'stagehand-blueprints' || self.startsWith('stagehand-blueprints-')",message="must be stagehand-blueprints or begin with stagehand-blueprints-"
 	// +kubebuilder:default=stagehand-blueprints
 	// +optional
 	ConfigMapName string `json:"configMapName,omitempty"`
@@ -136,9 +154,11 @@ type BlueprintExportSpec struct {
 	// (the default): the document reads it from where authentik's worker
 	// mounts the stage's Secret (list the Secret under the chart's
 	// blueprints.secrets; status.mountedSecrets names them), and stagehand
-	// never reads it. Inline: stagehand reads the key, and the documents
-	// that carry it are written to a Secret named like the ConfigMap (list
-	// that Secret under blueprints.secrets), never to the ConfigMap.
+	// never reads it. Inline: stagehand reads the key, from a Secret that
+	// carries the label flows.stagehand.dev/readable=true only, and the
+	// documents that carry it are written to a Secret named like the
+	// ConfigMap (list that Secret under blueprints.secrets), never to the
+	// ConfigMap.
 	// +kubebuilder:default=Mount
 	// +optional
 	Secrets SecretHandling `json:"secrets,omitempty"`
@@ -187,7 +207,10 @@ type PublishedFlow struct {
 	In string `json:"in,omitempty"`
 
 	// hash is the SHA-256 of the published document, as authentik hashes a
-	// blueprint file to decide whether to apply it again.
+	// blueprint file to decide whether to apply it again. For a document in
+	// the Secret, it is the SHA-256 of the document with its secret values
+	// left out: it changes with the document, but says nothing of the
+	// secret.
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	Hash string `json:"hash,omitempty"`

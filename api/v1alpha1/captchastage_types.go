@@ -35,6 +35,10 @@ type CaptchaStageSpec struct {
 
 	// privateKeySecretRef names the Secret key holding the captcha
 	// provider's secret key. It is never written into the stage itself.
+	// The Secret must carry the label flows.stagehand.dev/readable=true
+	// (kubectl label secret <name> flows.stagehand.dev/readable=true):
+	// stagehand reads no other Secret, and reports one without the label as
+	// not found, as it reports a missing one.
 	// +required
 	PrivateKeySecretRef SecretKeyReference `json:"privateKeySecretRef"`
 
@@ -124,7 +128,8 @@ type CaptchaStage struct {
 	// +required
 	Spec CaptchaStageSpec `json:"spec"`
 
-	// status reports whether the Secret and its key exist.
+	// status reports whether the Secret, marked for stagehand, and its key
+	// exist.
 	// +optional
 	Status Status `json:"status,omitempty"`
 }

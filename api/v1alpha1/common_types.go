@@ -169,10 +169,25 @@ type StageReference struct {
 // authentik (by model), not a stage object.
 func (r StageReference) IsExternal() bool { return r.Model != "" }
 
+// LabelSecretReadable marks a Secret that stagehand may read: only a
+// Secret with this label, with the value "true", is ever read (its value
+// checked by the CaptchaStage that names it, and written into blueprints by
+// a BlueprintExport with secrets: Inline). Only someone who may write the
+// Secret can set it, so creating a CaptchaStage does not give access to
+// the namespace's other Secrets; any CaptchaStage of the namespace may name
+// a Secret so marked. A Secret without it is reported exactly as a Secret
+// that does not exist.
+const LabelSecretReadable = "flows.stagehand.dev/readable"
+
 // SecretKeyReference names one key of a Secret in the referring object's
-// namespace.
+// namespace. stagehand reads the Secret only when it carries the label
+// flows.stagehand.dev/readable=true; without it, the Secret is reported as
+// not found.
 type SecretKeyReference struct {
-	// name of the Secret: a valid object name.
+	// name of the Secret: a valid object name. The Secret must carry the
+	// label flows.stagehand.dev/readable=true, which only someone who may
+	// write it can set: stagehand reads no other Secret, and reports one
+	// without the label as not found, as it reports a missing one.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`

@@ -484,7 +484,7 @@ func TestReleasesDoNotSelectEachOther(t *testing.T) {
 // runs as that ServiceAccount, and every selector selects its pods.
 func checkWhole(t *testing.T, objs []*unstructured.Unstructured, ns string) {
 	t.Helper()
-	clusterScoped := []string{"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+	clusterScoped := []string{"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 	has := map[string]bool{}
 	for _, o := range objs {
 		has[key(o)] = true
@@ -528,6 +528,18 @@ func checkWhole(t *testing.T, objs []*unstructured.Unstructured, ns string) {
 				if s.Kind == "ServiceAccount" && !has["ServiceAccount "+s.Namespace+"/"+s.Name] {
 					t.Errorf("%s binds ServiceAccount %s/%s, which the chart does not render", key(o), s.Namespace, s.Name)
 				}
+			}
+		case "ValidatingAdmissionPolicyBinding":
+			// The policy holds the manager's ServiceAccount, found by
+			// paramRef: the release's own.
+			policy, _, _ := unstructured.NestedString(o.Object, "spec", "policyName")
+			if !has["ValidatingAdmissionPolicy /"+policy] {
+				t.Errorf("%s binds ValidatingAdmissionPolicy %s, which the chart does not render", key(o), policy)
+			}
+			name, _, _ := unstructured.NestedString(o.Object, "spec", "paramRef", "name")
+			pns, _, _ := unstructured.NestedString(o.Object, "spec", "paramRef", "namespace")
+			if sa := dep.Spec.Template.Spec.ServiceAccountName; name != sa || pns != ns {
+				t.Errorf("%s holds ServiceAccount %s/%s, not the manager's, %s/%s", key(o), pns, name, ns, sa)
 			}
 		case "Service":
 			sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector")

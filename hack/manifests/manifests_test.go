@@ -84,7 +84,7 @@ func TestDefaultRenders(t *testing.T) {
 
 	// Every object is either cluster-scoped or in stagehand-system, and
 	// carries the stagehand- prefix, except the CRDs, whose names are fixed.
-	clusterScoped := []string{"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+	clusterScoped := []string{"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 	crds := 0
 	for _, o := range d.objs {
 		if o.GetKind() == "CustomResourceDefinition" {

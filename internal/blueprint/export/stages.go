@@ -3,6 +3,7 @@ package export
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -185,6 +186,40 @@ func authenticatorValidateAttrs(r *renderer, s *flowsv1alpha1.AuthenticatorValid
 	}
 	return attrs, e.err
 }
+
+// secretAttrs are, by model, the attrs that can carry a Secret's value
+// (Options.SecretValue): WithoutSecrets leaves them out.
+var secretAttrs = map[string][]string{
+	mustModel(string(flowsv1alpha1.StageKindCaptcha)): {"private_key"},
+}
+
+// WithoutSecrets is doc with every value that may come from a Secret left
+// out (the key stays, with the value "(secret)"), for a hash that says when
+// the document changes but is no function of a secret: the rest of a
+// document is known to whoever can read the cluster's stagehand objects,
+// so the hash of the whole would let them guess the secret offline. doc
+// is not changed.
+func WithoutSecrets(doc *blueprint.Blueprint) *blueprint.Blueprint {
+	out := *doc
+	out.Entries = slices.Clone(doc.Entries)
+	for i := range out.Entries {
+		e := &out.Entries[i]
+		keys := secretAttrs[e.Model]
+		if len(keys) == 0 || e.Attrs == nil {
+			continue
+		}
+		e.Attrs = slices.Clone(e.Attrs)
+		for j := range e.Attrs {
+			if slices.Contains(keys, e.Attrs[j].Key) {
+				e.Attrs[j].Value = secretLeftOut
+			}
+		}
+	}
+	return &out
+}
+
+// secretLeftOut stands for a secret's value in WithoutSecrets.
+const secretLeftOut = "(secret)"
 
 func captchaAttrs(r *renderer, s *flowsv1alpha1.CaptchaStage) (blueprint.Map, error) {
 	sp := &s.Spec

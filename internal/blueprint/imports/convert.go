@@ -630,8 +630,8 @@ func (c *converter) privateKey(f *fields, stageName string) flowsv1alpha1.Secret
 		if c.im.opts.Namespace != "" {
 			ns = " -n " + c.im.opts.Namespace
 		}
-		c.note(f.en.e.Pos, CategorySecret, "%s: the private key %s is not written to the output: create Secret %s with key %s holding it (kubectl create secret generic %s --from-literal=%s=...%s)",
-			f.what, from, ref.Name, ref.Key, ref.Name, ref.Key, ns)
+		c.note(f.en.e.Pos, CategorySecret, "%s: the private key %s is not written to the output: create Secret %s with key %s holding it, labelled %s=true, without which stagehand does not read it (kubectl create secret generic %s --from-literal=%s=...%s, then kubectl label secret %s %s=true%s)",
+			f.what, from, ref.Name, ref.Key, flowsv1alpha1.LabelSecretReadable, ref.Name, ref.Key, ns, ref.Name, flowsv1alpha1.LabelSecretReadable, ns)
 	}
 	raw, ok := f.m.Get("private_key")
 	if !ok {
@@ -646,7 +646,7 @@ func (c *converter) privateKey(f *fields, stageName string) flowsv1alpha1.Secret
 			if p, ok := file.Path.(string); ok {
 				if m := mountedSecret.FindStringSubmatch(p); m != nil && validName(m[1]) && secretKey.MatchString(m[2]) {
 					ref = flowsv1alpha1.SecretKeyReference{Name: m[1], Key: m[2]}
-					c.note(file.Pos, CategorySecret, "%s: the private key is key %s of Secret %s, which authentik's worker mounts (!File %s): the CaptchaStage names that Secret; make sure it exists in the objects' namespace", f.what, ref.Key, ref.Name, p)
+					c.note(file.Pos, CategorySecret, "%s: the private key is key %s of Secret %s, which authentik's worker mounts (!File %s): the CaptchaStage names that Secret; make sure it exists in the objects' namespace, labelled %s=true, without which stagehand does not read it", f.what, ref.Key, ref.Name, p, flowsv1alpha1.LabelSecretReadable)
 					return ref
 				}
 			}
