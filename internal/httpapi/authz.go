@@ -17,9 +17,9 @@ import (
 // the API server with a SubjectAccessReview (get on the kind), remembered in
 // a bounded LRU cache (an allow for the cache TTL, a denial for the negative
 // TTL, a failure to ask not at all), and asked once for a burst of identical
-// questions.
+// questions. Creating SubjectAccessReviews is config/rbac/auth_reviewer_role.yaml's
+// permission (see authn.go).
 //
-// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 // +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes,verbs=get;list;watch
 
 // maxAccessEntries bounds the access cache: a flood of distinct questions
