@@ -143,7 +143,9 @@ func TestWatchNamespaces(t *testing.T) {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(b.Object, &crb); err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(crb.Subjects, func(s rbacv1.Subject) bool { return s.Kind == "ServiceAccount" && s.Namespace == sa.ns && s.Name == sa.name }) {
+		if !slices.ContainsFunc(crb.Subjects, func(s rbacv1.Subject) bool {
+			return s.Kind == "ServiceAccount" && s.Namespace == sa.ns && s.Name == sa.name
+		}) {
 			continue
 		}
 		var role rbacv1.ClusterRole
