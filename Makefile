@@ -58,8 +58,9 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRDs and the manager's RBAC role from the Go markers.
+manifests: ## Generate the CRDs and the manager's RBAC role from the Go markers, and the role split by scope for a namespaced install.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=true paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(GO) run ./hack/rbac
 
 .PHONY: generate
 generate: ## Generate the DeepCopy methods of the API types.

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -75,6 +76,7 @@ func main() {
 	flag.StringVar(&o.apiTLSNamespace, "api-tls-namespace", "", "With --api-tls=self-signed: the namespace of --api-tls-secret, --api-tls-ca-configmap and --api-tls-service. Default: the namespace the manager runs in.")
 	flag.StringVar(&o.apiTLSCertFile, "api-tls-cert-file", "", "Certificate (PEM) the API serves HTTPS with, reloaded when it changes (cert-manager's, mounted from a Secret), instead of one from the manager's own CA. With --api-tls-key-file.")
 	flag.StringVar(&o.apiTLSKeyFile, "api-tls-key-file", "", "Private key (PEM) of --api-tls-cert-file.")
+	flag.StringVar(&o.watchNamespaces, "watch-namespaces", "", "Namespaces to watch, comma-separated: the controllers reconcile, and the API serves, stagehand's objects in these only, and the manager needs a Role in each instead of a cluster-wide ClusterRole (config/components/namespaced; the Helm chart's watchNamespaces). Cluster-scoped kinds (WebAuthnDeviceType) are still read cluster-wide. Empty (the default): every namespace.")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "How many objects of one kind are reconciled at once (per controller).")
 	flag.Float64Var(&o.qps, "kube-api-qps", -1, "Requests per second the manager's client sends the API server, on average. Negative (the default) sets no client-side limit: the API server's priority and fairness governs.")
 	flag.IntVar(&o.burst, "kube-api-burst", 0, "Requests the manager's client may send the API server in a burst, above --kube-api-qps. With a negative --kube-api-qps it is unused.")
@@ -119,9 +121,12 @@ type runOptions struct {
 	apiTLSNamespace              string
 	apiTLSCertFile               string
 	apiTLSKeyFile                string
-	concurrency                  int
-	qps                          float64
-	burst                        int
+	// watchNamespaces is --watch-namespaces, comma-separated; empty:
+	// every namespace.
+	watchNamespaces string
+	concurrency     int
+	qps             float64
+	burst           int
 }
 
 func run(o runOptions) error {
@@ -134,6 +139,10 @@ func run(o runOptions) error {
 		return fmt.Errorf("--api-token-audiences=%q: %w; to accept kube-apiserver's tokens as well, set --api-accept-kube-apiserver-tokens", o.apiTokenAudiences, err)
 	}
 	tlsMode, err := apiTLSMode(o)
+	if err != nil {
+		return err
+	}
+	namespaces, err := watchNamespaces(o.watchNamespaces)
 	if err != nil {
 		return err
 	}
@@ -163,7 +172,7 @@ func run(o runOptions) error {
 	leaseDuration, renewDeadline, retryPeriod := 15*time.Second, 10*time.Second, 2*time.Second
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         controllers.CacheOptions(namespaces...),
 		Controller:                    config.Controller{MaxConcurrentReconciles: o.concurrency},
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
@@ -241,7 +250,11 @@ func run(o runOptions) error {
 		return err
 	}
 
-	log.Info("starting stagehand", "api", o.apiAddr, "apiAuth", o.apiAuth, "apiTLS", tlsMode, "leaderElection", o.leaderElect)
+	watching := "every namespace"
+	if len(namespaces) > 0 {
+		watching = strings.Join(namespaces, ",")
+	}
+	log.Info("starting stagehand", "api", o.apiAddr, "apiAuth", o.apiAuth, "apiTLS", tlsMode, "leaderElection", o.leaderElect, "watchNamespaces", watching)
 	if err := mgr.Start(ctx); err != nil && !errors.Is(err, ctx.Err()) {
 		return err
 	}
@@ -260,6 +273,29 @@ func splitList(v string) ([]string, error) {
 		out = append(out, item)
 	}
 	return out, nil
+}
+
+// watchNamespaces parses --watch-namespaces: none (every namespace), or
+// namespace names, each once.
+func watchNamespaces(v string) ([]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	names, err := splitList(v)
+	if err != nil {
+		return nil, fmt.Errorf("--watch-namespaces=%q: %w", v, err)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if errs := validation.IsDNS1123Label(n); len(errs) > 0 {
+			return nil, fmt.Errorf("--watch-namespaces=%q: %q is not a namespace name: %s", v, n, strings.Join(errs, "; "))
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("--watch-namespaces=%q: %q is named twice", v, n)
+		}
+		seen[n] = true
+	}
+	return names, nil
 }
 
 // The API's TLS modes (--api-tls).

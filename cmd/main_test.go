@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,31 @@ func TestParseBytes(t *testing.T) {
 	for _, bad := range []string{"", "0", "-1Mi", "lots", "64MB"} {
 		if _, err := parseBytes(bad); err == nil || !strings.Contains(err.Error(), "positive quantity of bytes") {
 			t.Errorf("%q: %v, want an error", bad, err)
+		}
+	}
+}
+
+// TestWatchNamespaces: --watch-namespaces is empty (every namespace) or
+// namespace names, each once; anything else is refused, naming what is
+// wrong.
+func TestWatchNamespaces(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		want []string
+		err  string
+	}{
+		{"", nil, ""},
+		{"team-a", []string{"team-a"}, ""},
+		{"team-a, team-b", []string{"team-a", "team-b"}, ""},
+		{"team-a,,team-b", nil, "no empty one"},
+		{"team-a,", nil, "no empty one"},
+		{"Team-A", nil, `"Team-A" is not a namespace name`},
+		{"team_a", nil, `"team_a" is not a namespace name`},
+		{"team-a,team-a", nil, `"team-a" is named twice`},
+	} {
+		got, err := watchNamespaces(tc.flag)
+		if !slices.Equal(got, tc.want) || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("--watch-namespaces=%q: %q, %v; want %q, %q", tc.flag, got, err, tc.want, tc.err)
 		}
 	}
 }

@@ -41,13 +41,27 @@ const EventSource = "stagehand"
 // ConfigMaps stagehand writes (BlueprintExports'), not every ConfigMap of
 // the cluster, and no object's managedFields, which nothing reads and which
 // would otherwise take a good part of the cache's memory.
-func CacheOptions() cache.Options {
-	return cache.Options{
+//
+// With namespaces (--watch-namespaces), it watches namespaced kinds in
+// those namespaces only, each with an informer of its own, so that a Role
+// in each is all the manager needs; cluster-scoped kinds
+// (WebAuthnDeviceType) are still watched cluster-wide. Controllers and the
+// API read through it unchanged: a list across namespaces is the union of
+// the watched ones.
+func CacheOptions(namespaces ...string) cache.Options {
+	o := cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{LabelManagedBy: managedBy})},
 		},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}
+	if len(namespaces) > 0 {
+		o.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			o.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return o
 }
 
 // SetupWithManager registers every stagehand reconciler with the manager:

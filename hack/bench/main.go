@@ -124,7 +124,7 @@ func run(o options) error {
 	ctx := context.Background()
 
 	// The manager, as a user bound to exactly its generated role.
-	mcfg, err := env.UserWithRoles("stagehand-bench-manager", "config/rbac/role.yaml")
+	mcfg, err := env.UserWithRoles("stagehand-bench-manager", testenv.ManagerRoles()...)
 	if err != nil {
 		return err
 	}

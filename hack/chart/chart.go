@@ -66,6 +66,75 @@ type generator struct {
 	// optional are the objects (by key) an optionalComponent adds to
 	// config/default, with the condition that renders them.
 	optional map[string]string
+	// clusterWide are the objects (by key) config/components/namespaced
+	// removes: the manager's cluster-wide role, rendered only when
+	// watchNamespaces is empty.
+	clusterWide map[string]bool
+	// perNamespace are config/rbac/namespaced's objects (by key), rendered
+	// once in each of watchNamespaces.
+	perNamespace map[string]bool
+}
+
+// watchNamespaces is the value that makes the install namespaced: the
+// manager's --watch-namespaces, with config/components/namespaced and one
+// config/rbac/namespaced per namespace.
+const watchNamespaces = "$.Values.watchNamespaces"
+
+// namespacedInstall takes from config/default with
+// config/components/namespaced the objects the component removes (in
+// g.clusterWide) and adds (in g.optional, under watchNamespaces), and adds
+// config/rbac/namespaced's objects (in g.perNamespace): what the chart
+// renders instead of the cluster-wide role when watchNamespaces is set.
+func (g *generator) namespacedInstall(root string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	with, err := manifests.Objects(filepath.Join(root, "config", "default"), "", filepath.Join(root, "config", "components", "namespaced"))
+	if err != nil {
+		return nil, err
+	}
+	added := map[string]*unstructured.Unstructured{}
+	for _, o := range with {
+		added[objectKey(o)] = o
+	}
+	g.clusterWide = map[string]bool{}
+	for _, o := range objs {
+		k := objectKey(o)
+		if _, ok := g.optional[k]; ok {
+			continue // an optional component's, not config/default's
+		}
+		other, ok := added[k]
+		delete(added, k)
+		switch {
+		case !ok:
+			g.clusterWide[k] = true
+		case !reflect.DeepEqual(o.Object, other.Object):
+			return nil, fmt.Errorf("config/components/namespaced changes %s, which the chart does not template: it may only remove and add objects", k)
+		}
+	}
+	if len(g.clusterWide) == 0 || len(added) == 0 {
+		return nil, fmt.Errorf("config/components/namespaced must remove the manager's cluster-wide role and add one for cluster-scoped kinds: the chart's watchNamespaces switches between the two")
+	}
+	out := slices.Clone(objs)
+	keys := make([]string, 0, len(added))
+	for k := range added {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g.optional[k] = watchNamespaces
+		out = append(out, added[k])
+	}
+	each, err := manifests.Objects(filepath.Join(root, "config", "rbac", "namespaced"), "")
+	if err != nil {
+		return nil, err
+	}
+	g.perNamespace = map[string]bool{}
+	for _, o := range each {
+		if o.GetNamespace() != "" {
+			return nil, fmt.Errorf("config/rbac/namespaced's %s has a namespace: the chart puts it in each of watchNamespaces", objectKey(o))
+		}
+		g.perNamespace[objectKey(o)] = true
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // optionalComponents are the components of config/components that only add
@@ -155,6 +224,9 @@ func Chart(root, version string) (map[string][]byte, error) {
 		return nil, err
 	}
 	if objs, err = g.optionalComponents(root, objs); err != nil {
+		return nil, err
+	}
+	if objs, err = g.namespacedInstall(root, objs); err != nil {
 		return nil, err
 	}
 
@@ -408,8 +480,15 @@ func (g *generator) object(o *unstructured.Unstructured) (string, error) {
 	if c, ok := g.optional[objectKey(o)]; ok {
 		cond = c
 	}
+	if g.clusterWide[objectKey(o)] {
+		cond = "not " + watchNamespaces
+	}
 	if err := g.labels(obj); err != nil {
 		return "", err
+	}
+	perNamespace := g.perNamespace[objectKey(o)]
+	if perNamespace {
+		obj["metadata"].(map[string]any)["namespace"] = g.t.inline("{{ $ns }}")
 	}
 	switch o.GetKind() {
 	case "Deployment":
@@ -436,6 +515,9 @@ func (g *generator) object(o *unstructured.Unstructured) (string, error) {
 	body, err := g.t.literal(obj)
 	if err != nil {
 		return "", err
+	}
+	if perNamespace {
+		body = "{{- range $ns := " + watchNamespaces + " }}\n---\n" + body + "{{- end }}\n"
 	}
 	if cond != "" {
 		body = "{{- if " + cond + " }}\n" + body + "{{- end }}\n"
@@ -738,6 +820,8 @@ func (g *generator) args(c, files map[string]any) ([]string, error) {
 				addr = fmt.Sprintf(":%d", port)
 			}
 			out = append(out, g.t.inline("--metrics-bind-address={{ if $.Values.metrics.enabled }}"+escape(addr)+"{{ else }}0{{ end }}"))
+		case name == "watch-namespaces":
+			return nil, fmt.Errorf("config/default passes %s: the chart's watchNamespaces (empty by default) sets it", a)
 		case name == "zap-log-level":
 			g.d.LogLevel = val
 			out = append(out, g.t.inline("--zap-log-level={{ $.Values.logLevel }}"))
@@ -788,6 +872,9 @@ func (g *generator) args(c, files map[string]any) ([]string, error) {
 			"{{- else if " + modeIs(tlsSecret) + " }}\n" + secret +
 			"{{- else }}\n" + none + "{{- end }}"
 	})
+	out = append(out, g.t.block(func(indent int) string {
+		return fmt.Sprintf("{{- with %s }}\n{{- list (printf \"--watch-namespaces=%%s\" (join \",\" .)) | toYaml | nindent %d }}\n{{- end }}", watchNamespaces, indent)
+	}))
 	out = append(out, g.t.block(func(indent int) string {
 		return fmt.Sprintf("{{- with $.Values.extraArgs }}\n{{- toYaml . | nindent %d }}\n{{- end }}", indent)
 	}))

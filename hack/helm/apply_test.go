@@ -135,6 +135,60 @@ crds: {install: false}
 		})
 	}
 
+	// watchNamespaces: the manager's Role in the watched namespace grants
+	// there what the ClusterRole grants everywhere; elsewhere it may not
+	// read a stagehand object, a Secret or a ConfigMap, and cluster-wide it
+	// keeps only WebAuthnDeviceTypes and the reviews.
+	t.Run("watchNamespaces", func(t *testing.T) {
+		a := &apiServer{t: t, env: env}
+		const rel, watched = "scoped", "scoped-team"
+		for _, ns := range []*corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: rel, Labels: psLabels}}, {ObjectMeta: metav1.ObjectMeta{Name: watched}}} {
+			if err := env.Client.Create(ctx, ns); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := mustTemplate(t, rel, rel, "watchNamespaces: ["+watched+"]")
+		a.apply(ctx, r.objs)
+		sa := managerAccount(t, r.objs).user()
+		var in, other, cluster []string
+		if err := testenv.WaitFor(func() error {
+			in = a.rules(ctx, sa, watched)
+			if !slices.Contains(in, "list flows.stagehand.dev/flows") {
+				return errors.New("the manager's Role in the watched namespace never took effect")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// A rules review is always of a namespace: the cluster-wide rules
+		// are those of one the manager does not watch.
+		other = a.rules(ctx, sa, "default")
+		cluster = other
+		// What every ServiceAccount may do is not the manager's to lose.
+		nobody := a.rules(ctx, account{ns: "default", name: "helm-test-nobody"}.user(), "default")
+		for _, rule := range a.rules(ctx, base.user(), "default") {
+			if slices.Contains(nobody, rule) || strings.HasPrefix(rule, "create authentication.k8s.io/") || strings.HasPrefix(rule, "create authorization.k8s.io/") || strings.Contains(rule, "/webauthndevicetypes") {
+				continue // every user's, or cluster-scoped
+			}
+			if !slices.Contains(in, rule) {
+				t.Errorf("in the watched namespace the manager may not %q, which config/default grants", rule)
+			}
+			if slices.Contains(other, rule) {
+				t.Errorf("outside the watched namespaces the manager may %q", rule)
+			}
+		}
+		for _, rule := range []string{"list flows.stagehand.dev/webauthndevicetypes", "patch flows.stagehand.dev/webauthndevicetypes/status", "create authentication.k8s.io/tokenreviews", "create authorization.k8s.io/subjectaccessreviews"} {
+			if !slices.Contains(cluster, rule) {
+				t.Errorf("with watchNamespaces the manager may not %q cluster-wide", rule)
+			}
+		}
+		for _, rule := range []string{"list flows.stagehand.dev/flows", "get /secrets", "update /configmaps"} {
+			if slices.Contains(cluster, rule) || slices.Contains(other, rule) {
+				t.Errorf("with watchNamespaces the manager may still %q outside %s", rule, watched)
+			}
+		}
+	})
+
 	// Each role of install.yaml (viewer, editor, metrics reader, ...) and
 	// its counterpart in the chart (release demo), bound each to a user of
 	// its own: the same rules.

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/stagehand-dev/stagehand/hack/manifests"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 const (
@@ -104,6 +108,67 @@ func TestBlueprintsInlineSecrets(t *testing.T) {
 	r = mustTemplate(t, release, namespace, "blueprints: {inlineSecrets: false}")
 	if find(r.objs, "ClusterRole", "stagehand-blueprint-secrets-role") != nil {
 		t.Error("blueprints.inlineSecrets=false renders the ClusterRole stagehand-blueprint-secrets-role")
+	}
+}
+
+// watchNamespaces makes the install namespaced, as config/namespaced (the
+// example overlay: config/default with config/components/namespaced, the
+// manager's Role in team-a and team-b, --watch-namespaces=team-a,team-b)
+// does: Roles in the watched namespaces instead of the ClusterRole, and
+// cluster-wide only the rules on what belongs to no namespace.
+func TestWatchNamespaces(t *testing.T) {
+	r := mustTemplate(t, release, namespace, "watchNamespaces: [team-a, team-b]")
+	overlay, err := manifests.Objects(filepath.Join(testenv.Root(), "config", "namespaced"), chartImage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareWithConfig(t, r.objs, overlay)
+	for _, ns := range []string{"team-a", "team-b"} {
+		for _, kind := range []string{"Role", "RoleBinding"} {
+			if !slices.ContainsFunc(r.objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == kind && o.GetNamespace() == ns }) {
+				t.Errorf("watchNamespaces renders no %s in %s", kind, ns)
+			}
+		}
+	}
+	for _, o := range []struct{ kind, name string }{{"ClusterRole", "stagehand-manager-role"}, {"ClusterRoleBinding", "stagehand-manager-rolebinding"}} {
+		if find(r.objs, o.kind, o.name) != nil {
+			t.Errorf("watchNamespaces renders the cluster-wide %s %s", o.kind, o.name)
+		}
+	}
+	// No ClusterRole bound to the manager grants anything on a namespaced
+	// resource.
+	sa := managerAccount(t, r.objs)
+	for _, b := range ofKind(r.objs, "ClusterRoleBinding") {
+		var crb rbacv1.ClusterRoleBinding
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(b.Object, &crb); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(crb.Subjects, func(s rbacv1.Subject) bool {
+			return s.Kind == "ServiceAccount" && s.Namespace == sa.ns && s.Name == sa.name
+		}) {
+			continue
+		}
+		var role rbacv1.ClusterRole
+		get(t, r.objs, "ClusterRole", crb.RoleRef.Name, &role)
+		for _, rule := range role.Rules {
+			for _, res := range rule.Resources {
+				if base, _, _ := strings.Cut(res, "/"); base != "webauthndevicetypes" && base != "tokenreviews" && base != "subjectaccessreviews" {
+					t.Errorf("with watchNamespaces, the ClusterRole %s (bound to the manager) grants %v on %s", role.Name, rule.Verbs, res)
+				}
+			}
+		}
+	}
+	var dep appsv1.Deployment
+	get(t, r.objs, "Deployment", "stagehand-controller-manager", &dep)
+	if args := container(t, &dep).Args; !slices.Contains(args, "--watch-namespaces=team-a,team-b") {
+		t.Errorf("the manager's flags lack --watch-namespaces=team-a,team-b: %v", args)
+	}
+	// Off, no Role outside the release's namespace, and no flag.
+	r = mustTemplate(t, release, namespace, "watchNamespaces: []")
+	for _, o := range r.objs {
+		if (o.GetKind() == "Role" || o.GetKind() == "RoleBinding") && o.GetNamespace() != namespace {
+			t.Errorf("watchNamespaces=[] renders %s", key(o))
+		}
 	}
 }
 
@@ -428,6 +493,9 @@ func TestRefusedValues(t *testing.T) {
 		{"extraArgs: [api-auth=none]", "extraArgs"},
 		{"api: {tls: {enable: true}}", "enable"},
 		{"image: {pullPolicy: Sometimes}", "pullPolicy"},
+		{"watchNamespaces: [Team-A]", "watchNamespaces"},
+		{"watchNamespaces: [team-a, team-a]", "watchNamespaces"},
+		{"watchNamespaces: team-a", "watchNamespaces"},
 	} {
 		_, err := template(t, release, namespace, tc.values)
 		if err == nil {

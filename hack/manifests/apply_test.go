@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +17,11 @@ import (
 	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -83,6 +86,19 @@ func TestDefaultAppliesToAPIServer(t *testing.T) {
 		must(manager, true, verb, "coordination.k8s.io", "leases", namespace, "leader election")
 	}
 	must(manager, false, "update", "coordination.k8s.io", "leases", "kube-system", "leases outside its namespace")
+	// client-go's Lease lock gets, creates and updates; a leader releases
+	// the Lease with an update (TestDefaultServesHTTPS elects one with this
+	// Role). Nothing else.
+	for _, verb := range []string{"delete", "deletecollection", "patch", "list", "watch"} {
+		must(manager, false, verb, "coordination.k8s.io", "leases", namespace, "leader election needs only get, create and update")
+	}
+	// Granted once: the reviews are the auth reviewer role's, not the
+	// controllers' role's as well.
+	for _, r := range []string{"tokenreviews", "subjectaccessreviews"} {
+		if grants(t, filepath.Join(testenv.Root(), "config", "rbac", "role.yaml"), r) {
+			t.Errorf("config/rbac/role.yaml grants %s, which auth_reviewer_role.yaml grants already", r)
+		}
+	}
 	// The controllers read every kind and write its status (role.yaml,
 	// generated from the reconcilers' RBAC markers).
 	for _, k := range kinds {
@@ -199,9 +215,14 @@ func TestDefaultServesHTTPS(t *testing.T) {
 	}
 	cfg := rest.AnonymousClientConfig(env.Config)
 	cfg.BearerToken = tr.Status.Token
+	// Elected as cmd/ elects, with config/default's leader election Role:
+	// get, create and update are all the Lease lock needs, releasing
+	// included.
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: testenv.Scheme(), Logger: logr.Discard(),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		LeaderElection: true, LeaderElectionID: leaseName, LeaderElectionNamespace: namespace,
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +272,24 @@ func TestDefaultServesHTTPS(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("the manager, deployed as config/default deploys it, does not serve a certificate trusted by its published CA for %s: %v", serverName, err)
 	}
+
+	// It holds the Lease (the CA is the leader's work), and releases it
+	// when it stops, with no more than its Role allows.
+	lease := &coordinationv1.Lease{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: leaseName}, lease); err != nil {
+		t.Fatal(err)
+	}
+	if h := lease.Spec.HolderIdentity; h == nil || *h == "" {
+		t.Errorf("the manager serves as leader, but the Lease has no holder")
+	}
+	cancel()
+	<-stopped
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: leaseName}, lease); err != nil {
+		t.Fatal(err)
+	}
+	if h := lease.Spec.HolderIdentity; h != nil && *h != "" {
+		t.Errorf("the manager stopped without releasing the Lease: held by %s", *h)
+	}
 }
 
 // subject is a user the API server's authorizer is asked about.
@@ -287,4 +326,29 @@ func (s subject) allowed(ctx context.Context, t *testing.T, c client.Client, ra 
 		t.Fatalf("SubjectAccessReview: %v", err)
 	}
 	return sar.Status.Allowed
+}
+
+// leaseName is the manager's leader election Lease (cmd/'s
+// LeaderElectionID).
+const leaseName = "stagehand.flows.stagehand.dev"
+
+// grants tells whether a role file (its first role) has a rule for the
+// resource.
+func grants(t *testing.T, file, resource string) bool {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	var role rbacv1.ClusterRole // a Role has the same rules
+	if err := utilyaml.NewYAMLOrJSONDecoder(f, 4096).Decode(&role); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	for _, r := range role.Rules {
+		if slices.Contains(r.Resources, resource) {
+			return true
+		}
+	}
+	return false
 }

@@ -292,7 +292,21 @@ func TestServices(t *testing.T) {
 // role present, and the viewer role aggregated into view. What the roles
 // allow is the API server's decision, asked in TestDefaultAppliesToAPIServer.
 func TestRBACIsLeastPrivilege(t *testing.T) {
-	d := renderDefault(t, "")
+	for _, dir := range []string{"default", "namespaced"} {
+		t.Run(dir, func(t *testing.T) {
+			objs, err := Objects(filepath.Join(testenv.Root(), "config", dir), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			leastPrivilege(t, &deployment{objs: objs})
+		})
+	}
+}
+
+// leastPrivilege checks the roles of a rendered install: no wildcard, no
+// escalate, bind or impersonate, and every binding's role present.
+func leastPrivilege(t *testing.T, d *deployment) {
+	t.Helper()
 	roles := map[string]bool{}
 	for _, o := range d.objs {
 		switch o.GetKind() {
@@ -333,7 +347,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 			ns = ""
 		}
 		if !roles[b.RoleRef.Kind+"/"+ns+"/"+b.RoleRef.Name] {
-			t.Errorf("%s %s refers to %s %q, which config/default does not have", o.GetKind(), o.GetName(), b.RoleRef.Kind, b.RoleRef.Name)
+			t.Errorf("%s %s refers to %s %q, which the install does not have", o.GetKind(), o.GetName(), b.RoleRef.Kind, b.RoleRef.Name)
 		}
 	}
 }

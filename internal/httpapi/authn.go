@@ -49,7 +49,11 @@ import (
 // Authorization header. What the API logs of a failed review is the error
 // the API server returned, which does not quote the token.
 //
-// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// The permission to create TokenReviews (and SubjectAccessReviews, authz.go)
+// is config/rbac/auth_reviewer_role.yaml's, not a +kubebuilder:rbac marker's:
+// the metrics endpoint reviews its callers too, and in a namespaced install
+// (--watch-namespaces) the reviews stay cluster-wide while the controllers'
+// role is bound per namespace.
 
 // DefaultTokenAudience is the audience a token must be minted for, unless
 // TokenAudiences says otherwise: stagehand's API group. It names stagehand

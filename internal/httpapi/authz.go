@@ -20,7 +20,8 @@ import (
 // the API server with a SubjectAccessReview (get on the kind), remembered in
 // a bounded LRU cache (an allow for the cache TTL, a denial for the negative
 // TTL, a failure to ask not at all), and asked once for a burst of identical
-// questions.
+// questions. Creating SubjectAccessReviews is config/rbac/auth_reviewer_role.yaml's
+// permission (see authn.go).
 //
 // One request asks about many namespaces only when its caller may not read
 // the kind cluster-wide (one review, namespace ""): then a list asks about
@@ -31,7 +32,6 @@ import (
 // 503 with a Retry-After, and nothing is logged (the metrics count them).
 // The answers it did get are cached, so a retry asks only the rest.
 //
-// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 // +kubebuilder:rbac:groups=flows.stagehand.dev,resources=flows;flowstagebindings;identificationstages;passwordstages;authenticatorvalidatestages;captchastages;userloginstages;sources;webauthndevicetypes,verbs=get;list;watch
 
 // maxAccessEntries bounds the access cache: a flood of distinct questions

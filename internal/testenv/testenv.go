@@ -154,8 +154,16 @@ func (e *Env) AddUser(name string, groups ...string) (*rest.Config, error) {
 
 // ManagerUser is who StartManager's manager runs as: a user bound to
 // exactly config/rbac/role.yaml, the ClusterRole `make manifests` generates
-// from the RBAC markers. A missing permission fails the tests.
+// from the RBAC markers, and config/rbac/auth_reviewer_role.yaml, with which
+// the API reviews its callers. A missing permission fails the tests.
 const ManagerUser = "stagehand-manager"
+
+// ManagerRoles are the files of the ClusterRoles config/default binds the
+// manager to (beside its Roles in its own namespace): the controllers' and
+// the API's reviews.
+func ManagerRoles() []string {
+	return []string{filepath.Join("config", "rbac", "role.yaml"), filepath.Join("config", "rbac", "auth_reviewer_role.yaml")}
+}
 
 // ManagerOptions says what StartManager's manager runs.
 type ManagerOptions struct {
@@ -179,7 +187,7 @@ type ManagerOptions struct {
 // limit, no metrics or probe listeners), and returns it with a function that
 // stops it and waits for it to stop.
 func (e *Env) StartManager(opts ManagerOptions) (manager.Manager, func(), error) {
-	cfg, err := e.UserWithRoles(ManagerUser, append([]string{filepath.Join("config", "rbac", "role.yaml")}, opts.ExtraRoles...)...)
+	cfg, err := e.UserWithRoles(ManagerUser, append(ManagerRoles(), opts.ExtraRoles...)...)
 	if err != nil {
 		return nil, nil, err
 	}
