@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stagehand-dev/stagehand/internal/blueprint/imports"
+	"github.com/stagehand-dev/stagehand/internal/version"
 )
 
 // Exit statuses.
@@ -45,6 +46,7 @@ Usage:
 
 Commands:
   import    Convert authentik blueprints to stagehand manifests.
+  version   Print the version and the commit this tool was built from.
   help      Show this help, or a command's: kubectl stagehand help import.
 `
 
@@ -85,6 +87,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "import":
 		return runImport(args[1:], stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "kubectl-stagehand "+version.Get().String())
+		return exitOK
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "import" {
 			importFlags(stdout).Usage()
