@@ -393,7 +393,10 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	case n > 0:
 		msg = "No flow selected; deletions are published"
 	}
-	if pub.deletions > 0 {
+	switch {
+	case pub.deletions == 1:
+		msg += ", with 1 deletion"
+	case pub.deletions > 1:
 		msg += fmt.Sprintf(", with %d deletions", pub.deletions)
 	}
 	ready := metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: flowsv1alpha1.ReasonPublished, Message: msg}

@@ -119,7 +119,8 @@ func TestBlueprintExportPublishes(t *testing.T) {
 	// deleted binding (published before) becomes a deletion; the stage,
 	// still in the cluster, stays in authentik.
 	remove(t, broken, &flowsv1alpha1.FlowStageBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "login-sign-in"}})
-	expectReady(t, bx, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished, "with 1 deletions")
+	expectReady(t, bx, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished, "with 1 deletion")
+	NewWithT(t).Expect(condition(NewWithT(t), bx, flowsv1alpha1.ConditionReady).Message).To(HaveSuffix(", with 1 deletion"))
 	published(t, ns, cm, "login.yaml", false, func(g Gomega, doc *blueprint.Blueprint, _ string) {
 		var absent []blueprint.Entry
 		for _, e := range doc.Entries {
