@@ -109,13 +109,14 @@ func writeKubeconfig(path string, cfg *rest.Config, auth *clientcmdapi.AuthInfo)
 }
 
 // applyRBAC applies the namespace, the ServiceAccount and the RBAC of
-// config/default, as a deployment has them.
+// config/default, as a deployment has them, and the (empty) Secret and
+// ConfigMap where the manager keeps the API's CA with --api-tls=self-signed.
 func (d *dev) applyRBAC(ctx context.Context) error {
 	objs, err := manifests.Objects(filepath.Join(d.config, "default"), "")
 	if err != nil {
 		return err
 	}
-	kinds := []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+	kinds := []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Secret", "ConfigMap"}
 	var rbac []*unstructured.Unstructured
 	for _, o := range objs {
 		if slices.Contains(kinds, o.GetKind()) {
