@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -183,7 +184,7 @@ func (d *dev) down() {
 	for _, f := range d.logs {
 		_ = f.Close()
 	}
-	for _, sub := range append(sessionFiles, "pids") {
+	for _, sub := range append(slices.Clone(sessionFiles), "pids") {
 		_ = os.RemoveAll(filepath.Join(d.dir, sub))
 	}
 }
