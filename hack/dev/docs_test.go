@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -355,8 +356,8 @@ func (s *devSession) runOne(t *testing.T, line, state, home string) (int, string
 	}
 	rc := 0
 	if err != nil {
-		exit, ok := err.(*exec.ExitError)
-		if !ok {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
 			t.Fatalf("bash: %v", err)
 		}
 		rc = exit.ExitCode()
