@@ -39,6 +39,12 @@ import (
 // cmd/kubectl-stagehand's); and the bin/helm lines when there is no
 // bin/helm (`make helm`).
 func TestDocs(t *testing.T) {
+	// The docs ask for kubectl and curl beside Go (README, Quickstart).
+	for _, tool := range []string{"kubectl", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s on the PATH: the docs' lines need it (%v)", tool, err)
+		}
+	}
 	bins := t.TempDir()
 	manager, dev := filepath.Join(bins, "manager"), filepath.Join(bins, "stagehand-dev")
 	for out, pkg := range map[string]string{manager: "./cmd", dev: "./hack/dev"} {
@@ -85,6 +91,8 @@ func TestDocs(t *testing.T) {
 // lines are checked when the clone has a bin/helm (`make helm`).
 func skip(cmd string, haveHelm bool) string {
 	switch {
+	case strings.HasPrefix(cmd, "openssl ") && !haveOpenSSL():
+		return "no openssl on the PATH"
 	case strings.HasPrefix(cmd, "make "):
 		return "make: make dev is the running session"
 	case strings.HasPrefix(cmd, "bin/helm ") && !haveHelm:
@@ -105,6 +113,11 @@ func skip(cmd string, haveHelm bool) string {
 		return "needs a namespace of authentik's, in a real cluster"
 	}
 	return ""
+}
+
+func haveOpenSSL() bool {
+	_, err := exec.LookPath("openssl")
+	return err == nil
 }
 
 // A docCommand is one command line of a doc, with what the doc shows it
