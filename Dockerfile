@@ -8,6 +8,10 @@
 FROM --platform=$BUILDPLATFORM golang:1.26 AS builder
 ARG TARGETOS=linux
 ARG TARGETARCH
+# The version and commit `--version` prints (make docker-build passes them;
+# the image holds no git to read them from).
+ARG VERSION=dev
+ARG COMMIT=unknown
 WORKDIR /src
 
 # Modules first, in their own layer: it is rebuilt only when go.mod or go.sum
@@ -23,7 +27,7 @@ COPY internal/ internal/
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags='-s -w' -o /manager ./cmd
+    go build -trimpath -ldflags="-s -w -X github.com/stagehand-dev/stagehand/internal/version.version=${VERSION} -X github.com/stagehand-dev/stagehand/internal/version.commit=${COMMIT}" -o /manager ./cmd
 
 # Nothing but the binary, CA certificates and a passwd entry for nonroot: no
 # shell, no package manager.

@@ -2,7 +2,8 @@
 #
 # Everything the targets need is built from Go modules at pinned versions:
 # controller-gen from hack/tools/go.mod, golangci-lint with kube-api-linter
-# from hack/lint/go.mod, kube-apiserver and etcd from hack/controlplane/go.mod.
+# from hack/lint/go.mod, kube-apiserver and etcd from hack/controlplane/go.mod,
+# helm (`make helm`) from hack/helmcli/go.mod.
 # Nothing is downloaded from anywhere but the Go module proxy, and nothing
 # needs installing by hand beyond Go itself.
 
@@ -15,6 +16,15 @@ IMG ?= ghcr.io/stagehand-dev/stagehand:dev
 # The release `make release` writes dist/ for: the Helm chart's version, and
 # (as v$(VERSION)) its appVersion and the image tag dist/install.yaml pins.
 VERSION ?= 0.1.0
+
+# The version and commit the manager's --version and `kubectl stagehand
+# version` print, linked in by build, dev and docker-build: the tag `git
+# describe` finds (until the clone has one, v<VERSION>-dev), and the commit,
+# -dirty when the tree has changes.
+BUILD_VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo v$(VERSION)-dev)
+BUILD_COMMIT ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; } || echo unknown)
+VERSION_PKG := github.com/stagehand-dev/stagehand/internal/version
+LDFLAGS := -X $(VERSION_PKG).version=$(BUILD_VERSION) -X $(VERSION_PKG).commit=$(BUILD_COMMIT)
 
 LOCALBIN := $(CURDIR)/bin
 # The control plane (kube-apiserver, etcd) envtest and `make dev` run. The
@@ -48,6 +58,9 @@ LINTFLAGS ?=
 DEV_API_ADDR ?= 127.0.0.1:9000
 # Set to none to run `make dev` without authentication.
 DEV_API_AUTH ?= kubernetes
+# Set to self-signed to have `make dev` serve the API over HTTPS, as in a
+# cluster: a certificate from the manager's own CA (docs/api.md).
+DEV_API_TLS ?= none
 
 ##@ General
 
@@ -85,6 +98,7 @@ verify: manifests generate release ## Regenerate everything and fail if the tree
 	@cd hack/tools && $(GO) mod tidy -diff
 	@cd hack/lint && $(GO) mod tidy -diff
 	@cd hack/controlplane && $(GO) mod tidy -diff
+	@cd hack/helmcli && $(GO) mod tidy -diff
 	@for m in $(TEST_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@git diff --exit-code -- api config dist || { echo "generated files are stale: run 'make manifests generate release' and commit the result"; exit 1; }
@@ -133,21 +147,29 @@ bench-go: envtest ## Run the Go benchmarks of the hot paths (BENCH=pattern narro
 .PHONY: envtest
 envtest: $(CONTROLPLANE) ## Build kube-apiserver and etcd from Go modules into bin/k8s (once; reused after).
 
+# $(call with-progress,WHAT,COMMAND) runs COMMAND and, while it runs, says
+# every 30 seconds that WHAT is still being built, and for how long: a first
+# build of the control plane prints nothing of its own for minutes.
+with-progress = ( start=$$(date +%s); while sleep 30 </dev/null >/dev/null 2>&1; do echo "  still building $(1): $$(( $$(date +%s) - start ))s so far"; done ) & ticker=$$!; \
+	trap "kill $$ticker 2>/dev/null" EXIT; $(2)
+
 $(KUBEBUILDER_ASSETS)/kube-apiserver: hack/controlplane/go.mod hack/controlplane/go.sum
 	@mkdir -p $(KUBEBUILDER_ASSETS)
-	@echo "building kube-apiserver from k8s.io/kubernetes (the first time takes several minutes)"
-	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+	@echo "building kube-apiserver from k8s.io/kubernetes into bin/k8s, once: the first time takes about 5 minutes on two cores (later runs reuse it)"
+	@$(call with-progress,kube-apiserver,cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ k8s.io/kubernetes/cmd/kube-apiserver)
 
 $(KUBEBUILDER_ASSETS)/etcd: hack/controlplane/go.mod hack/controlplane/go.sum hack/controlplane/etcd/main.go
 	@mkdir -p $(KUBEBUILDER_ASSETS)
-	cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ ./etcd
+	@echo "building etcd into bin/k8s, once (about a minute the first time)"
+	@$(call with-progress,etcd,cd hack/controlplane && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ ./etcd)
 
 ##@ Build
 
 .PHONY: build
 build: ## Build the manager into bin/manager, and stagehand's command line tool (a kubectl plugin: kubectl stagehand import) into bin/kubectl-stagehand.
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/manager ./cmd
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/kubectl-stagehand ./cmd/kubectl-stagehand
+	@echo "building bin/manager and bin/kubectl-stagehand $(BUILD_VERSION) (the first time compiles their dependencies: a minute or two)"
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(LOCALBIN)/kubectl-stagehand ./cmd/kubectl-stagehand
 
 .PHONY: run
 run: ## Run the manager against the cluster of the current kubeconfig.
@@ -161,11 +183,22 @@ dev: envtest build ## Run stagehand end to end on a local control plane, with th
 	@# build reuses the packages the manager's build just compiled.
 	@CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/stagehand-dev ./hack/dev
 	@$(LOCALBIN)/stagehand-dev --manager=$(LOCALBIN)/manager --assets=$(KUBEBUILDER_ASSETS) --dir=$(LOCALBIN)/dev \
-		--api-bind-address=$(DEV_API_ADDR) --api-auth=$(DEV_API_AUTH) --started=$(DEV_STARTED)
+		--api-bind-address=$(DEV_API_ADDR) --api-auth=$(DEV_API_AUTH) --api-tls=$(DEV_API_TLS) --started=$(DEV_STARTED)
 
 .PHONY: chart
 chart: ## Generate the Helm chart dist/chart from config/ (never edit it by hand).
 	$(GO) run ./hack/chart --version=$(VERSION) --chart=dist/chart
+
+HELM := $(LOCALBIN)/helm
+
+.PHONY: helm
+helm: $(HELM) ## Build helm, at the version hack/helmcli/go.mod pins, into bin/helm: to render, lint and install dist/chart (docs/deploy.md).
+
+$(HELM): hack/helmcli/go.mod hack/helmcli/go.sum
+	@mkdir -p $(LOCALBIN)
+	@echo "building helm into bin/helm (the first time compiles its dependencies: a few minutes)"
+	@$(call with-progress,helm,cd hack/helmcli && v=$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v4) && \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$$v" -o $@ helm.sh/helm/v4/cmd/helm)
 
 .PHONY: release
 release: ## Write dist/install.yaml (config/default in one file, the image pinned to v<VERSION>) and the Helm chart dist/chart.
@@ -174,7 +207,7 @@ release: ## Write dist/install.yaml (config/default in one file, the image pinne
 .PHONY: docker-build
 docker-build: ## Build the manager's container image IMG (needs a Docker engine).
 	@docker info >/dev/null 2>&1 || { echo "docker-build needs a running Docker engine (docker info fails)"; exit 1; }
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(BUILD_VERSION) --build-arg COMMIT=$(BUILD_COMMIT) -t $(IMG) .
 
 .PHONY: docker-push
 docker-push: ## Push the manager's container image IMG.

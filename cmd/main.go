@@ -30,6 +30,7 @@ import (
 	"github.com/stagehand-dev/stagehand/internal/apitls"
 	"github.com/stagehand-dev/stagehand/internal/httpapi"
 	"github.com/stagehand-dev/stagehand/internal/refs"
+	"github.com/stagehand-dev/stagehand/internal/version"
 )
 
 var scheme = runtime.NewScheme()
@@ -80,9 +81,14 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 4, "How many objects of one kind are reconciled at once (per controller).")
 	flag.Float64Var(&o.qps, "kube-api-qps", -1, "Requests per second the manager's client sends the API server, on average. Negative (the default) sets no client-side limit: the API server's priority and fairness governs.")
 	flag.IntVar(&o.burst, "kube-api-burst", 0, "Requests the manager's client may send the API server in a burst, above --kube-api-qps. With a negative --kube-api-qps it is unused.")
+	printVersion := flag.Bool("version", false, "Print the manager's version and the commit it was built from, and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *printVersion {
+		fmt.Println("stagehand manager " + version.Get().String())
+		return
+	}
 	o.apiAuth = httpapi.AuthMode(apiAuth)
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
@@ -254,7 +260,7 @@ func run(o runOptions) error {
 	if len(namespaces) > 0 {
 		watching = strings.Join(namespaces, ",")
 	}
-	log.Info("starting stagehand", "api", o.apiAddr, "apiAuth", o.apiAuth, "apiTLS", tlsMode, "leaderElection", o.leaderElect, "watchNamespaces", watching)
+	log.Info("starting stagehand", "version", version.Get().Version, "commit", version.Get().Commit, "api", o.apiAddr, "apiAuth", o.apiAuth, "apiTLS", tlsMode, "leaderElection", o.leaderElect, "watchNamespaces", watching)
 	if err := mgr.Start(ctx); err != nil && !errors.Is(err, ctx.Err()) {
 		return err
 	}

@@ -1,10 +1,24 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 )
+
+// TestVersionFlag: --version prints the version and the commit and exits,
+// before it looks for a cluster (the child has none).
+func TestVersionFlag(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "--version")
+	cmd.Env = append(os.Environ(), runManagerEnv+"=1", "KUBECONFIG=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	// A test binary records no commit: the fallback says so.
+	if err != nil || string(out) != "stagehand manager dev (commit unknown)\n" {
+		t.Errorf("manager --version: %v %q", err, out)
+	}
+}
 
 // TestAPITLSMode: --api-tls defaults to the manager's own CA, or to the
 // certificate files when they are given; a mode that contradicts the other

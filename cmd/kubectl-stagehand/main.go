@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/stagehand-dev/stagehand/internal/blueprint/imports"
+	"github.com/stagehand-dev/stagehand/internal/version"
 )
 
 // Exit statuses.
@@ -46,6 +47,7 @@ Usage:
 
 Commands:
   import    Convert authentik blueprints to stagehand manifests.
+  version   Print the version and the commit this tool was built from.
   help      Show this help, or a command's: kubectl stagehand help import.
 `
 
@@ -94,6 +96,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "import":
 		return runImport(args[1:], stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "kubectl-stagehand "+version.Get().String())
+		return exitOK
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "import" {
 			importFlags(stdout, &importOptions{}).Usage()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"os"
@@ -136,6 +137,49 @@ func TestUsage(t *testing.T) {
 	runCmd("", "help").check(t, 0, []string{"Commands:\n  import"}, nil)
 	runCmd("", "help", "import").check(t, 0, []string{"--keep-going", "-n, --namespace string"}, nil)
 	runCmd("", "import", "--help").check(t, 0, nil, []string{"--keep-going"})
+	runCmd("", "help").check(t, 0, []string{"version   Print the version and the commit"}, nil)
+	// A test binary records no commit: the fallback says so.
+	runCmd("", "version").check(t, 0, []string{"kubectl-stagehand dev (commit unknown)\n"}, nil)
+}
+
+// TestVersion builds the tool as `make build` does, with the version and
+// commit given to the linker, and as a plain go build in the clone, where
+// the commit is the one Go records.
+func TestVersion(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "kubectl-stagehand")
+	pkg := "github.com/stagehand-dev/stagehand/internal/version"
+	build := exec.Command("go", "build", "-o", bin, "-ldflags", "-X "+pkg+".version=v9.8.7 -X "+pkg+".commit=0123abc", ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || string(out) != "kubectl-stagehand v9.8.7 (commit 0123abc)\n" {
+		t.Errorf("kubectl-stagehand version: %v %q", err, out)
+	}
+
+	build = exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revision := ""
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			revision = s.Value
+		}
+	}
+	if revision == "" {
+		// GOFLAGS=-buildvcs=false, no git, or a checkout Go does not
+		// stamp: the fallback has nothing to read.
+		t.Skip("go build recorded no vcs.revision here")
+	}
+	out, err = exec.Command(bin, "version").CombinedOutput()
+	if want := "kubectl-stagehand dev (commit " + revision; err != nil || !strings.HasPrefix(string(out), want) {
+		t.Errorf("kubectl-stagehand version of a plain go build: %v %q, want %q...", err, out, want)
+	}
 }
 
 // The binary, as kubectl runs a plugin: kubectl-stagehand on the PATH,

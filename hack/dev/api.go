@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 )
@@ -27,8 +34,11 @@ func (d *dev) waitForAPI(ctx context.Context) (string, error) {
 		path += string(items[0].UID) + "/"
 	}
 
-	url := "http://" + d.apiAddr + path
-	httpClient := &http.Client{Timeout: 5 * time.Second}
+	url := d.apiURL() + path
+	var httpClient *http.Client
+	if d.apiTLS != tlsSelfSigned {
+		httpClient = &http.Client{Timeout: 5 * time.Second}
+	}
 	deadline := time.Now().Add(d.timeout)
 	last := "nothing listens there yet"
 	for {
@@ -37,6 +47,24 @@ func (d *dev) waitForAPI(ctx context.Context) (string, error) {
 			d.manager = nil
 			return "", fmt.Errorf("the manager exited before its API served (%w)", err)
 		default:
+		}
+		if httpClient == nil {
+			// With TLS, a client that trusts the CA the manager publishes
+			// (once it has), and reaches the Service's name at our address.
+			httpClient, last = d.tlsClient(ctx)
+		}
+		if httpClient == nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			if time.Now().After(deadline) {
+				return "", fmt.Errorf("the API did not serve GET %s within %s: %s", url, d.timeout, last)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -67,4 +95,33 @@ func (d *dev) waitForAPI(ctx context.Context) (string, error) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// tlsClient returns an HTTP client that trusts the CA the manager published
+// in its ConfigMap, copied to caFile, and dials the API's address for the
+// Service's name; or nil, and why, while there is no CA yet.
+func (d *dev) tlsClient(ctx context.Context) (*http.Client, string) {
+	var cm corev1.ConfigMap
+	if err := d.client.Get(ctx, client.ObjectKey{Namespace: managerNamespace, Name: apiCAConfigMap}, &cm); err != nil {
+		return nil, fmt.Sprintf("reading ConfigMap %s/%s: %v", managerNamespace, apiCAConfigMap, err)
+	}
+	bundle := cm.Data["ca.crt"]
+	pool := x509.NewCertPool()
+	if bundle == "" || !pool.AppendCertsFromPEM([]byte(bundle)) {
+		return nil, fmt.Sprintf("the manager has not published its CA in ConfigMap %s/%s yet", managerNamespace, apiCAConfigMap)
+	}
+	if err := os.WriteFile(d.caFile(), []byte(bundle), 0o644); err != nil {
+		return nil, err.Error()
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+			// As curl --connect-to does: the URL's name, our address.
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return dialer.DialContext(ctx, network, d.apiAddr)
+			},
+		},
+	}, ""
 }

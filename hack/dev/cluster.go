@@ -109,14 +109,16 @@ func writeKubeconfig(path string, cfg *rest.Config, auth *clientcmdapi.AuthInfo)
 }
 
 // applyRBAC applies the namespace, the ServiceAccount and the RBAC of
-// config/default, as a deployment has them, and the admission policy that
-// holds the manager's writes to the exports' ConfigMaps and Secrets.
+// config/default, as a deployment has them, the admission policy that
+// holds the manager's writes to the exports' ConfigMaps and Secrets, and the
+// (empty) Secret and ConfigMap where the manager keeps the API's CA with
+// --api-tls=self-signed.
 func (d *dev) applyRBAC(ctx context.Context) error {
 	objs, err := manifests.Objects(filepath.Join(d.config, "default"), "")
 	if err != nil {
 		return err
 	}
-	kinds := []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+	kinds := []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "Secret", "ConfigMap"}
 	var rbac []*unstructured.Unstructured
 	for _, o := range objs {
 		if slices.Contains(kinds, o.GetKind()) {

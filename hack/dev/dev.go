@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -34,6 +35,17 @@ const (
 
 	// The audience the reader's token is minted for: the API's default.
 	tokenAudience = httpapi.DefaultTokenAudience
+
+	// With --api-tls=self-signed: the API's Service, whose names the
+	// manager's certificate is for, and the ConfigMap where it publishes its
+	// CA (those of config/default).
+	apiService     = "stagehand-api"
+	apiServiceHost = apiService + "." + managerNamespace + ".svc"
+	apiCAConfigMap = "stagehand-api-ca"
+
+	// The API's TLS modes (--api-tls).
+	tlsNone       = "none"
+	tlsSelfSigned = "self-signed"
 
 	// Tokens outlive any dev session; the cluster, and its signing key, are
 	// gone at Ctrl-C anyway.
@@ -69,7 +81,7 @@ func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
 		return 1
 	}
 	// A fresh cluster each time: the previous session's state is gone.
-	for _, sub := range []string{"etcd", "pki", "kubeconfig", "manager.kubeconfig", "token"} {
+	for _, sub := range sessionFiles {
 		_ = os.RemoveAll(filepath.Join(d.dir, sub))
 	}
 
@@ -119,7 +131,13 @@ func (d *dev) up(ctx context.Context, hold net.Listener, start time.Time) int {
 	if err != nil {
 		return fail("%v\nThe manager's last lines (%s):\n%s", err, relative(d.managerLog()), tail(d.managerLog(), 20))
 	}
+	if err := d.writeAPIFiles(); err != nil {
+		return fail("writing the API's address: %v", err)
+	}
 	served := fmt.Sprintf("API served on http://%s after %s", d.apiAddr, since(start))
+	if d.apiTLS == tlsSelfSigned {
+		served = fmt.Sprintf("API served on %s (listening on %s) after %s", d.apiURL(), d.apiAddr, since(start))
+	}
 	if ns, err := strconv.ParseInt(d.started, 10, 64); err == nil && ns > 0 {
 		served += fmt.Sprintf(" (%s since `make dev` began, builds included)", since(time.Unix(0, ns)))
 	}
@@ -166,10 +184,42 @@ func (d *dev) down() {
 	for _, f := range d.logs {
 		_ = f.Close()
 	}
-	for _, sub := range []string{"etcd", "pki", "kubeconfig", "manager.kubeconfig", "token", "pids"} {
+	for _, sub := range append(slices.Clone(sessionFiles), "pids") {
 		_ = os.RemoveAll(filepath.Join(d.dir, sub))
 	}
 }
+
+// sessionFiles are what a session writes under --dir for others to read,
+// removed when it starts and when it stops: a file there is the running
+// session's.
+var sessionFiles = []string{"etcd", "pki", "kubeconfig", "manager.kubeconfig", "token", "api-url", "api-addr", "ca.crt"}
+
+// apiURL is the API's URL for a client: its loopback address, or with TLS
+// its Service's name (the certificate's), at the port it listens on: curl
+// --connect-to stands in for the cluster's DNS.
+func (d *dev) apiURL() string {
+	if d.apiTLS != tlsSelfSigned {
+		return "http://" + d.apiAddr
+	}
+	_, port, err := net.SplitHostPort(d.apiAddr)
+	if err != nil {
+		port = "443"
+	}
+	return "https://" + net.JoinHostPort(apiServiceHost, port)
+}
+
+// writeAPIFiles writes the API's URL (api-url) and the address it listens on
+// (api-addr) under --dir, as the token is: the docs' lines read them, so that
+// they reach this session's API whatever DEV_API_ADDR is.
+func (d *dev) writeAPIFiles() error {
+	if err := os.WriteFile(filepath.Join(d.dir, "api-url"), []byte(d.apiURL()+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(d.dir, "api-addr"), []byte(d.apiAddr+"\n"), 0o644)
+}
+
+// caFile is where, with TLS, the CA the manager published is copied.
+func (d *dev) caFile() string { return filepath.Join(d.dir, "ca.crt") }
 
 func (d *dev) managerLog() string { return filepath.Join(d.dir, "manager.log") }
 
@@ -180,18 +230,28 @@ func (d *dev) printTry(example string) {
 	fmt.Fprintln(w, "\nTry, in another terminal:")
 	fmt.Fprintf(w, "\n  export KUBECONFIG=%s\n", absolute(d.kubeconfig))
 	fmt.Fprintln(w, "  kubectl get stagehand -A")
-	url := "http://" + d.apiAddr + example
+	url := d.apiURL() + example
+	curl := "curl "
+	if d.apiTLS == tlsSelfSigned {
+		curl += fmt.Sprintf("--cacert %s --connect-to ::%s ", absolute(d.caFile()), d.apiAddr)
+	}
 	if d.apiAuth == "none" {
-		fmt.Fprintf(w, "  curl %s\n\n", url)
+		fmt.Fprintf(w, "  %s%s\n\n", curl, url)
 		fmt.Fprintln(w, "Authentication is OFF (DEV_API_AUTH=none): the API answers anyone, with no token.")
 	} else {
-		fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $(cat %s)\" %s\n\n", absolute(d.tokenFile()), url)
+		fmt.Fprintf(w, "  %s-H \"Authorization: Bearer $(cat %s)\" %s\n\n", curl, absolute(d.tokenFile()), url)
 		fmt.Fprintf(w, "The token is ServiceAccount %s/%s's, which may only read stagehand's kinds,\n", readerNamespace, readerServiceAccount)
 		fmt.Fprintf(w, "minted for the API's audience (kubectl create token %s --audience=%s): kube-apiserver refuses it,\n", readerServiceAccount, tokenAudience)
 		fmt.Fprintln(w, "and the API refuses tokens minted for kube-apiserver. It checks each token with a TokenReview and each read")
 		fmt.Fprintln(w, "with a SubjectAccessReview, as in a cluster.")
 	}
-	fmt.Fprintln(w, "The API serves plain HTTP here, on loopback only (--api-tls=none); in a cluster it serves HTTPS.")
+	if d.apiTLS == tlsSelfSigned {
+		fmt.Fprintf(w, "The API serves HTTPS, as in a cluster: a certificate for its Service's names (%s, ...) from the manager's own CA,\n", apiServiceHost)
+		fmt.Fprintf(w, "published in ConfigMap %s/%s and copied to %s; --connect-to stands in for the cluster's DNS.\n", managerNamespace, apiCAConfigMap, relative(d.caFile()))
+	} else {
+		fmt.Fprintln(w, "The API serves plain HTTP here, on loopback only (--api-tls=none); in a cluster it serves HTTPS.")
+	}
+	fmt.Fprintf(w, "The API's URL is in %s, the token in %s: the docs' curl lines read them.\n", relative(filepath.Join(d.dir, "api-url")), relative(d.tokenFile()))
 	fmt.Fprintf(w, "Logs: %s, %s. Ctrl-C stops everything.\n", relative(d.managerLog()), relative(filepath.Join(d.dir, "kube-apiserver.log")))
 }
 
@@ -216,13 +276,19 @@ func (d *dev) startManager(ctx context.Context) error {
 		"--kubeconfig="+kubeconfig,
 		"--api-bind-address="+d.apiAddr,
 		"--api-auth="+d.apiAuth,
-		// Plain HTTP, on loopback only: nothing crosses a network. In a
-		// cluster the API serves HTTPS (--api-tls=self-signed).
-		"--api-tls=none",
+		// By default plain HTTP, on loopback only: nothing crosses a
+		// network. In a cluster, and with DEV_API_TLS=self-signed, the API
+		// serves HTTPS from the manager's own CA, kept in config/default's
+		// Secret and ConfigMap of stagehand-system (the flags' defaults).
+		"--api-tls="+d.apiTLS,
 		"--health-probe-bind-address="+probe,
 		"--metrics-bind-address=0",
 		"--leader-elect=false",
 	)
+	if d.apiTLS == tlsSelfSigned {
+		// Not in a pod: the manager cannot read its namespace.
+		cmd.Args = append(cmd.Args, "--api-tls-namespace="+managerNamespace)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {

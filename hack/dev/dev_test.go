@@ -156,6 +156,14 @@ func TestDev(t *testing.T) {
 		t.Errorf("GET %s without a token: %d %s, want authentik's 403", url, status, body)
 	}
 
+	// The API's URL and address are written beside the token, for the
+	// docs' curl lines: a session on another port is reached there.
+	for name, want := range map[string]string{"api-url": "http://" + addr, "api-addr": addr} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != want+"\n" {
+			t.Errorf("%s/%s holds %q (%v), want %q", dir, name, b, err, want)
+		}
+	}
+
 	// The samples are as if applied with `kubectl apply -k config/samples`,
 	// so that a user's re-apply is clean.
 	kc, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
@@ -242,6 +250,11 @@ func TestDev(t *testing.T) {
 	} {
 		if !strings.Contains(strings.Join(printed, "\n"), want) {
 			t.Errorf("make dev did not print %q", want)
+		}
+	}
+	for _, name := range []string{"api-url", "api-addr", "token"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s/%s is left after Ctrl-C (%v): the next reader would reach no session", dir, name, err)
 		}
 	}
 	for pid, cmdline := range children {

@@ -8,11 +8,16 @@
 // config/default's least-privilege RBAC, and the API authenticates callers
 // with the cluster (TokenReview for stagehand's token audience,
 // SubjectAccessReview) unless --api-auth=none: what works here works in a
-// cluster. One difference, said at start: the API serves plain HTTP on
-// loopback (--api-tls=none), where a cluster's serves HTTPS.
+// cluster. One difference, said at start: by default the API serves plain
+// HTTP on loopback (--api-tls=none), where a cluster's serves HTTPS;
+// --api-tls=self-signed (DEV_API_TLS=self-signed make dev) serves HTTPS as a
+// cluster does, with a certificate from the manager's own CA for its
+// Service's names.
 //
 // Everything it writes is under --dir (bin/dev): the kubeconfig, the reader
-// token, the logs of the manager and of the control plane.
+// token, the API's URL and address (api-url, api-addr: the docs' curl lines
+// read them, so that they work whatever DEV_API_ADDR is), the API's CA with
+// TLS (ca.crt), the logs of the manager and of the control plane.
 package main
 
 import (
@@ -42,6 +47,7 @@ type options struct {
 	config  string
 	apiAddr string
 	apiAuth string
+	apiTLS  string
 	timeout time.Duration
 	started string
 }
@@ -55,6 +61,7 @@ func main() {
 	flag.StringVar(&o.config, "config", "config", "stagehand's kustomize directory (crd/bases, default).")
 	flag.StringVar(&o.apiAddr, "api-bind-address", "127.0.0.1:9000", "Address the manager's API serves on.")
 	flag.StringVar(&o.apiAuth, "api-auth", "kubernetes", "The API's authentication: kubernetes (bearer tokens, checked by the cluster) or none.")
+	flag.StringVar(&o.apiTLS, "api-tls", "none", "How the API serves: none (plain HTTP, on loopback) or self-signed (HTTPS, as in a cluster, with a certificate from the manager's own CA for the names of its Service, stagehand-api.stagehand-system.svc).")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "How long to wait for the API to answer before giving up.")
 	flag.StringVar(&o.started, "started", "", "When `make dev` began, in Unix nanoseconds (date +%s%N), to report the time to a served API builds included.")
 	flag.Parse()
@@ -69,6 +76,10 @@ func run(o options) int {
 	start := time.Now()
 	if o.apiAuth != "kubernetes" && o.apiAuth != "none" {
 		fmt.Fprintf(os.Stderr, "--api-auth=%q: must be kubernetes or none\n", o.apiAuth)
+		return 2
+	}
+	if o.apiTLS != tlsNone && o.apiTLS != tlsSelfSigned {
+		fmt.Fprintf(os.Stderr, "--api-tls=%q: must be none or self-signed\n", o.apiTLS)
 		return 2
 	}
 
