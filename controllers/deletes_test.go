@@ -33,7 +33,7 @@ type flowFile struct {
 	bindings []client.Object
 }
 
-const deletesConfigMap = "blueprints"
+const deletesConfigMap = "stagehand-blueprints-deletes"
 
 func newFlowFile(ns, base string) *flowFile {
 	f := &flowFile{ns: ns, base: base}
