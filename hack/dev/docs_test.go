@@ -97,6 +97,8 @@ func skip(cmd string, haveHelm bool) string {
 		return "make: make dev is the running session"
 	case strings.HasPrefix(cmd, "bin/helm ") && !haveHelm:
 		return "no bin/helm: run `make helm` first to check these"
+	case strings.Contains(cmd, "app.kubernetes.io/instance=try") && !haveHelm:
+		return "reads what the bin/helm install above made: run `make helm` first to check it"
 	case strings.HasPrefix(cmd, "git clone"), strings.Contains(cmd, "./stagehand/dist/chart"):
 		return "no release is tagged yet"
 	case strings.Contains(cmd, "port-forward"), strings.Contains(cmd, ".svc:9000"):
