@@ -176,8 +176,14 @@ func TestVersion(t *testing.T) {
 		// stamp: the fallback has nothing to read.
 		t.Skip("go build recorded no vcs.revision here")
 	}
+	// Go stamps a clean checkout with a pseudo-version of the commit, and a
+	// tree with changes with "(devel)", which stagehand prints as "dev".
+	wantVersion := "dev"
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		wantVersion = v
+	}
 	out, err = exec.Command(bin, "version").CombinedOutput()
-	if want := "kubectl-stagehand dev (commit " + revision; err != nil || !strings.HasPrefix(string(out), want) {
+	if want := "kubectl-stagehand " + wantVersion + " (commit " + revision; err != nil || !strings.HasPrefix(string(out), want) {
 		t.Errorf("kubectl-stagehand version of a plain go build: %v %q, want %q...", err, out, want)
 	}
 }
