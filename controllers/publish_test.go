@@ -363,22 +363,33 @@ func TestPublish(t *testing.T) {
 	})
 }
 
+// TestApplyOrder: a document applies first the documents of the flows it
+// finds, found by their objects, whatever their slugs; an order that would
+// close a cycle is left out, and said.
 func TestApplyOrder(t *testing.T) {
 	g := NewWithT(t)
-	state := func(name, slug string, refs ...string) flowState {
-		return flowState{name: name, result: &export.Result{
-			Blueprint: &blueprint.Blueprint{Entries: []blueprint.Entry{{Model: "authentik_flows.flow", ID: "flow", Identifiers: blueprint.Map{{Key: "slug", Value: slug}}}}},
-			FlowRefs:  refs,
-		}}
-	}
-	got := applyOrder("ns", []flowState{
-		state("login", "login-slug", "recovery-slug", "elsewhere"),
-		state("recovery", "recovery-slug", "login-slug"), // would close a cycle
-		state("change", "change-slug", "recovery-slug"),
-		{name: "held", heldBack: "not Ready"},
-	})
+	var w world
+	w.flow("login")
+	w.flow("recovery").Spec.Slug = "recover-me" // a slug that is not the object's name
+	w.flow("change").Spec.Slug = "change-password"
+	w.flow("elsewhere")
+	// login finds recovery; recovery finds login back (a cycle); change
+	// finds recovery.
+	w.stages = append(w.stages,
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "id"}, Spec: flowsv1alpha1.IdentificationStageSpec{RecoveryFlowRef: &flowsv1alpha1.LocalObjectReference{Name: "recovery"}}},
+		&flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pw-back"}, Spec: flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}, ConfigureFlowRef: &flowsv1alpha1.LocalObjectReference{Name: "login"}}},
+		&flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pw-change"}, Spec: flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}, ConfigureFlowRef: &flowsv1alpha1.LocalObjectReference{Name: "recovery"}}},
+	)
+	w.bind("login", flowsv1alpha1.StageKindIdentification, "id", 10)
+	w.bind("recovery", flowsv1alpha1.StageKindPassword, "pw-back", 10)
+	w.bind("change", flowsv1alpha1.StageKindPassword, "pw-change", 10)
+	in := w.input(t, nil, time.Now(), "elsewhere")
+	got, cycles := applyOrder("ns", in.flows)
 	g.Expect(got).To(Equal(map[string][]string{
 		"change": {"stagehand ns/recovery"},
 		"login":  {"stagehand ns/recovery"},
 	}))
+	g.Expect(cycles).To(HaveLen(1))
+	g.Expect(cycles[0].Reason).To(Equal(flowsv1alpha1.ReasonApplyOrderCycle))
+	g.Expect(cycles[0].Message).To(And(ContainSubstring(`Flow "recovery"`), ContainSubstring(`Flow "login"`)))
 }

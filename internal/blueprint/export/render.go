@@ -70,18 +70,6 @@ type Options struct {
 	// DefaultSecretMountRoot, the Helm chart's.
 	SecretMountRoot string
 
-	// ApplyFirst names blueprints (their metadata.name: BlueprintName) that
-	// authentik applies before the rest of this one, as authentik's own
-	// default authentication flow applies the password change flow's first:
-	// a !Find of an object another document creates finds nothing (and sets
-	// the reference to null) until that document has been applied.
-	// Result.FlowRefs names the flows this document finds. Each becomes an
-	// authentik_blueprints.metaapplyblueprint entry, not required (a name no
-	// blueprint has is skipped). authentik applies the named blueprint and
-	// waits for it: two documents must never name each other, directly or
-	// through others.
-	ApplyFirst []string
-
 	// Absent entries delete objects the cluster no longer declares (see
 	// blueprint.Removed). They are
 	// written after every other entry, in the order given. Each must have
@@ -110,14 +98,37 @@ type Result struct {
 	// (Options.SecretValue): store it in a Secret, never a ConfigMap.
 	SecretMaterial bool
 
-	// FlowRefs names, sorted, the other Flows the document finds by slug (a
-	// stage's recovery or configure flow, ...): candidates for
-	// Options.ApplyFirst.
+	// FlowRefs names, sorted, the other Flows (their object names) the
+	// document finds by slug (a stage's recovery or configure flow, ...):
+	// candidates for ApplyFirst.
 	FlowRefs []string
 
 	// IgnoredAbsent are the entries of Options.Absent that were not written
 	// because the document declares their object.
 	IgnoredAbsent []blueprint.Entry
+}
+
+// ApplyFirst makes the document apply the blueprints named (their
+// metadata.name: BlueprintName) before the rest of it, as authentik's own
+// default authentication flow applies the password change flow's first: a
+// !Find of an object another document creates finds nothing (and sets the
+// reference to null) until that document has been applied. Each becomes an
+// authentik_blueprints.metaapplyblueprint entry, first in the document and
+// not required (a name no blueprint has is skipped). authentik applies the
+// named blueprint and waits for it: two documents must never name each
+// other, directly or through others.
+func (res *Result) ApplyFirst(names ...string) {
+	var first []blueprint.Entry
+	for _, name := range dedupe(names) {
+		first = append(first, blueprint.Entry{
+			Model: modelApplyBlueprint,
+			Attrs: blueprint.Map{
+				{Key: "identifiers", Value: blueprint.Map{{Key: "name", Value: name}}},
+				{Key: "required", Value: false},
+			},
+		})
+	}
+	res.Blueprint.Entries = append(first, res.Blueprint.Entries...)
 }
 
 // Object names an object a document depends on: by kind and name, in the
@@ -262,16 +273,6 @@ func (r *renderer) render(bindings []flowsv1alpha1.FlowStageBinding) (*Result, e
 			},
 		},
 	}
-	for _, name := range dedupe(r.opts.ApplyFirst) {
-		doc.Entries = append(doc.Entries, blueprint.Entry{
-			Model: modelApplyBlueprint,
-			Attrs: blueprint.Map{
-				{Key: "identifiers", Value: blueprint.Map{{Key: "name", Value: name}}},
-				{Key: "required", Value: false},
-			},
-		})
-	}
-
 	flowAttrs, err := r.flowAttrs()
 	if err != nil {
 		return nil, err

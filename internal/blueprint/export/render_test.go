@@ -344,7 +344,8 @@ func cmpEntries(want, got []blueprint.Entry) string {
 
 // Blueprints to apply first come first, each once, not required.
 func TestApplyFirst(t *testing.T) {
-	res := mustRender(t, login(), Options{ApplyFirst: []string{BlueprintName(ns, "change-pw"), BlueprintName(ns, "recover"), BlueprintName(ns, "change-pw")}})
+	res := mustRender(t, login(), Options{})
+	res.ApplyFirst(BlueprintName(ns, "change-pw"), BlueprintName(ns, "recover"), BlueprintName(ns, "change-pw"))
 	entries := res.Blueprint.Entries
 	for i, name := range []string{"stagehand team-a/change-pw", "stagehand team-a/recover"} {
 		e := entries[i]
