@@ -160,115 +160,11 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 			return metav1.Condition{}, nil, 0, err
 		}
 	}
-	in := publishInput{
-		namespace:  ns,
-		flowNames:  map[string]bool{},
-		prev:       map[string]*blueprint.Blueprint{},
-		prevSecret: map[string]bool{},
-		inventory:  bx.Status.Inventory,
-		held:       r.held(ctx, bx),
-		now:        now,
-		retention:  defaultRetention,
-	}
-	if h := bx.Spec.DeletionRetentionHours; h != nil {
-		in.retention = time.Duration(*h) * time.Hour
-	}
-	read := func(data map[string]string, inSecret bool) {
-		for key, text := range data {
-			if !strings.HasSuffix(key, ".yaml") {
-				continue
-			}
-			doc, err := blueprint.Decode(key, []byte(text))
-			if err != nil {
-				// Not ours to understand (edited by hand): it is replaced,
-				// and nothing is deleted for it but what the inventory
-				// holds.
-				log.FromContext(ctx).Info("a published blueprint cannot be read back; it is replaced", "key", key, "error", err.Error())
-				continue
-			}
-			in.prev[key] = doc
-			in.prevSecret[key] = inSecret
-		}
-	}
-	read(cm.Data, false)
-	secretData := map[string]string{}
-	for k, v := range secret.Data {
-		secretData[k] = string(v)
-	}
-	read(secretData, true)
-
-	// The namespace's flows: those selected are published, the document of
-	// one that exists but is not selected is deselected.
-	var flows flowsv1alpha1.FlowList
-	if err := r.client.List(ctx, &flows, client.InNamespace(ns)); err != nil {
+	in, cycles, err := r.input(ctx, bx, selector, &cm, &secret, now)
+	if err != nil {
 		return metav1.Condition{}, nil, 0, err
 	}
-	for i := range flows.Items {
-		in.flowNames[flows.Items[i].Name] = true
-	}
-
-	opts := export.Options{SecretMountRoot: bx.Spec.SecretMountRoot}
-	if bx.Spec.Secrets == flowsv1alpha1.SecretHandlingInline {
-		// Only a Secret marked for stagehand is read; one that is not is
-		// reported as one that does not exist.
-		opts.SecretValue = func(ref flowsv1alpha1.SecretKeyReference) (string, error) {
-			s, err := readableSecret(ctx, r.live, ns, ref.Name)
-			if err != nil {
-				return "", err
-			}
-			if s == nil {
-				return "", fmt.Errorf("the Secret %q is %s", ref.Name, secretNotReadable(ns))
-			}
-			v, ok := s.Data[ref.Key]
-			if !ok {
-				return "", fmt.Errorf("the Secret %q has no key %q", ref.Name, ref.Key)
-			}
-			return string(v), nil
-		}
-	}
-	lookup := export.Reader(ctx, r.client, ns)
-	// By name: the cache lists in no particular order, and status.flows must
-	// not change with it.
-	selected := slices.DeleteFunc(slices.Clone(flows.Items), func(f flowsv1alpha1.Flow) bool { return !selector.Matches(labels.Set(f.Labels)) })
-	slices.SortFunc(selected, func(a, b flowsv1alpha1.Flow) int { return strings.Compare(a.Name, b.Name) })
-	states := make([]flowState, 0, len(selected))
-	for i := range selected {
-		f := &selected[i]
-		st := flowState{name: f.Name}
-		if c := meta.FindStatusCondition(f.Status.Conditions, flowsv1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue || f.Status.ObservedGeneration != f.Generation {
-			st.heldBack = "the Flow is not Ready"
-			if c != nil && c.Status != metav1.ConditionTrue {
-				st.heldBack += ": " + c.Message
-			}
-			states = append(states, st)
-			continue
-		}
-		var bindings flowsv1alpha1.FlowStageBindingList
-		if err := r.client.List(ctx, &bindings, client.MatchingFields{refs.Index: refs.KeyOf(flowsv1alpha1.KindFlow, f)}); err != nil {
-			return metav1.Condition{}, nil, 0, err
-		}
-		res, err := export.Render(f, bindings.Items, lookup, opts)
-		if err != nil {
-			// The cache moved on since the flow was last evaluated (a stage
-			// just deleted, say): held back until it is evaluated again.
-			st.heldBack = err.Error()
-			states = append(states, st)
-			continue
-		}
-		st.result = res
-		states = append(states, st)
-	}
-
-	// authentik finds a flow another document declares (a recovery flow,
-	// say) by slug: it applies that document first, if it is one of ours
-	// and no cycle forbids it.
-	applyFirst, cycles := applyOrder(ns, states)
-	for i := range states {
-		if st := &states[i]; st.result != nil {
-			st.result.ApplyFirst(applyFirst[st.name]...)
-		}
-	}
-	in.flows = states
+	states := in.flows
 
 	pub, err := publish(in)
 	if err != nil {
@@ -389,6 +285,125 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	}
 	ready := metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: flowsv1alpha1.ReasonPublished, Message: msg}
 	return ready, cycles, pub.nextExpiry, nil
+}
+
+// input gathers what a publication of bx is computed from: the flows of
+// its namespace, those selected rendered (or held back, when not Ready or
+// when they cannot be rendered), what it published before (cm and secret,
+// read back), its inventory, and the apply order of the documents, with the
+// orders left out for a cycle as warnings.
+func (r *exportReconciler) input(ctx context.Context, bx *flowsv1alpha1.BlueprintExport, selector labels.Selector, cm *corev1.ConfigMap, secret *corev1.Secret, now time.Time) (publishInput, []warning, error) {
+	ns := bx.Namespace
+	in := publishInput{
+		namespace:  ns,
+		flowNames:  map[string]bool{},
+		prev:       map[string]*blueprint.Blueprint{},
+		prevSecret: map[string]bool{},
+		inventory:  bx.Status.Inventory,
+		held:       r.held(ctx, bx),
+		now:        now,
+		retention:  defaultRetention,
+	}
+	if h := bx.Spec.DeletionRetentionHours; h != nil {
+		in.retention = time.Duration(*h) * time.Hour
+	}
+	read := func(data map[string]string, inSecret bool) {
+		for key, text := range data {
+			if !strings.HasSuffix(key, ".yaml") {
+				continue
+			}
+			doc, err := blueprint.Decode(key, []byte(text))
+			if err != nil {
+				// Not ours to understand (edited by hand): it is replaced,
+				// and nothing is deleted for it but what the inventory
+				// holds.
+				log.FromContext(ctx).Info("a published blueprint cannot be read back; it is replaced", "key", key, "error", err.Error())
+				continue
+			}
+			in.prev[key] = doc
+			in.prevSecret[key] = inSecret
+		}
+	}
+	read(cm.Data, false)
+	secretData := map[string]string{}
+	for k, v := range secret.Data {
+		secretData[k] = string(v)
+	}
+	read(secretData, true)
+
+	// The namespace's flows: those selected are published, the document of
+	// one that exists but is not selected is deselected.
+	var flows flowsv1alpha1.FlowList
+	if err := r.client.List(ctx, &flows, client.InNamespace(ns)); err != nil {
+		return publishInput{}, nil, err
+	}
+	for i := range flows.Items {
+		in.flowNames[flows.Items[i].Name] = true
+	}
+
+	opts := export.Options{SecretMountRoot: bx.Spec.SecretMountRoot}
+	if bx.Spec.Secrets == flowsv1alpha1.SecretHandlingInline {
+		// Only a Secret marked for stagehand is read; one that is not is
+		// reported as one that does not exist.
+		opts.SecretValue = func(ref flowsv1alpha1.SecretKeyReference) (string, error) {
+			s, err := readableSecret(ctx, r.live, ns, ref.Name)
+			if err != nil {
+				return "", err
+			}
+			if s == nil {
+				return "", fmt.Errorf("the Secret %q is %s", ref.Name, secretNotReadable(ns))
+			}
+			v, ok := s.Data[ref.Key]
+			if !ok {
+				return "", fmt.Errorf("the Secret %q has no key %q", ref.Name, ref.Key)
+			}
+			return string(v), nil
+		}
+	}
+	lookup := export.Reader(ctx, r.client, ns)
+	// By name: the cache lists in no particular order, and status.flows must
+	// not change with it.
+	selected := slices.DeleteFunc(slices.Clone(flows.Items), func(f flowsv1alpha1.Flow) bool { return !selector.Matches(labels.Set(f.Labels)) })
+	slices.SortFunc(selected, func(a, b flowsv1alpha1.Flow) int { return strings.Compare(a.Name, b.Name) })
+	states := make([]flowState, 0, len(selected))
+	for i := range selected {
+		f := &selected[i]
+		st := flowState{name: f.Name}
+		if c := meta.FindStatusCondition(f.Status.Conditions, flowsv1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue || f.Status.ObservedGeneration != f.Generation {
+			st.heldBack = "the Flow is not Ready"
+			if c != nil && c.Status != metav1.ConditionTrue {
+				st.heldBack += ": " + c.Message
+			}
+			states = append(states, st)
+			continue
+		}
+		var bindings flowsv1alpha1.FlowStageBindingList
+		if err := r.client.List(ctx, &bindings, client.MatchingFields{refs.Index: refs.KeyOf(flowsv1alpha1.KindFlow, f)}); err != nil {
+			return publishInput{}, nil, err
+		}
+		res, err := export.Render(f, bindings.Items, lookup, opts)
+		if err != nil {
+			// The cache moved on since the flow was last evaluated (a stage
+			// just deleted, say): held back until it is evaluated again.
+			st.heldBack = err.Error()
+			states = append(states, st)
+			continue
+		}
+		st.result = res
+		states = append(states, st)
+	}
+
+	// authentik finds a flow another document declares (a recovery flow,
+	// say) by slug: it applies that document first, if it is one of ours
+	// and no cycle forbids it.
+	applyFirst, cycles := applyOrder(ns, states)
+	for i := range states {
+		if st := &states[i]; st.result != nil {
+			st.result.ApplyFirst(applyFirst[st.name]...)
+		}
+	}
+	in.flows = states
+	return in, cycles, nil
 }
 
 // The kinds an export writes, as its status and messages name them.
