@@ -95,11 +95,11 @@ func (r *exportReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	before := bx.DeepCopy()
 	now := r.now()
-	ready, requeue, err := r.publish(ctx, &bx, now)
+	ready, warnings, requeue, err := r.publish(ctx, &bx, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	fresh := setConditions(&bx, ready, nil, metav1.NewTime(now))
+	fresh := setConditions(&bx, ready, warnings, metav1.NewTime(now))
 	if err := r.status.write(ctx, &bx, before, fresh); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -108,8 +108,9 @@ func (r *exportReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 
 // publish renders the selected flows, writes the ConfigMap and Secret when
 // they change, and fills in the status but for its conditions. It returns
-// the Ready condition, and when a deletion's retention ends.
-func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.BlueprintExport, now time.Time) (metav1.Condition, time.Duration, error) {
+// the Ready condition, the warnings (an apply order left out because it
+// would close a cycle), and when a deletion's retention ends.
+func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.BlueprintExport, now time.Time) (metav1.Condition, []warning, time.Duration, error) {
 	ns, name := bx.Namespace, bx.ConfigMapName()
 	bx.Status.ConfigMap = name
 	notReady := func(reason, msg string) metav1.Condition {
@@ -121,14 +122,14 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		// is not written either.
 		return notReady(flowsv1alpha1.ReasonReferenceInvalid, fmt.Sprintf(
 			"spec.configMapName %q: must be %s or begin with %s-: an export writes no ConfigMap or Secret of another name",
-			name, flowsv1alpha1.DefaultBlueprintConfigMap, flowsv1alpha1.DefaultBlueprintConfigMap)), 0, nil
+			name, flowsv1alpha1.DefaultBlueprintConfigMap, flowsv1alpha1.DefaultBlueprintConfigMap)), nil, 0, nil
 	}
 
 	selector, err := bx.Spec.FlowSelector.Selector()
 	if err != nil {
 		// The schema bounds a selector; what makes one valid (label key
 		// syntax, values for In and NotIn only) is checked here.
-		return notReady(flowsv1alpha1.ReasonReferenceInvalid, "spec.flowSelector: "+err.Error()), 0, nil
+		return notReady(flowsv1alpha1.ReasonReferenceInvalid, "spec.flowSelector: "+err.Error()), nil, 0, nil
 	}
 
 	// What is published now.
@@ -137,9 +138,9 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	if err != nil {
 		var notOwned notOwnedError
 		if errors.As(err, &notOwned) {
-			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), 0, nil
+			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), nil, 0, nil
 		}
-		return metav1.Condition{}, 0, err
+		return metav1.Condition{}, nil, 0, err
 	}
 	// The Secret: its metadata from the cache; its data, live, only when
 	// it holds documents (the manager never caches Secret data).
@@ -149,143 +150,25 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	if err != nil {
 		var notOwned notOwnedError
 		if errors.As(err, &notOwned) {
-			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), 0, nil
+			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), nil, 0, nil
 		}
-		return metav1.Condition{}, 0, err
+		return metav1.Condition{}, nil, 0, err
 	}
 	var secret corev1.Secret
 	if secretExists && secretMeta.Annotations[annotationHash] != "" {
 		if err := r.live.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &secret); err != nil {
-			return metav1.Condition{}, 0, err
+			return metav1.Condition{}, nil, 0, err
 		}
 	}
-	in := publishInput{
-		namespace:  ns,
-		flowNames:  map[string]bool{},
-		prev:       map[string]*blueprint.Blueprint{},
-		prevSecret: map[string]bool{},
-		inventory:  bx.Status.Inventory,
-		held:       r.held(ctx, bx),
-		now:        now,
-		retention:  defaultRetention,
+	in, cycles, err := r.input(ctx, bx, selector, &cm, &secret, now)
+	if err != nil {
+		return metav1.Condition{}, nil, 0, err
 	}
-	if h := bx.Spec.DeletionRetentionHours; h != nil {
-		in.retention = time.Duration(*h) * time.Hour
-	}
-	read := func(data map[string]string, inSecret bool) {
-		for key, text := range data {
-			if !strings.HasSuffix(key, ".yaml") {
-				continue
-			}
-			doc, err := blueprint.Decode(key, []byte(text))
-			if err != nil {
-				// Not ours to understand (edited by hand): it is replaced,
-				// and nothing is deleted for it but what the inventory
-				// holds.
-				log.FromContext(ctx).Info("a published blueprint cannot be read back; it is replaced", "key", key, "error", err.Error())
-				continue
-			}
-			in.prev[key] = doc
-			in.prevSecret[key] = inSecret
-		}
-	}
-	read(cm.Data, false)
-	secretData := map[string]string{}
-	for k, v := range secret.Data {
-		secretData[k] = string(v)
-	}
-	read(secretData, true)
-
-	// The namespace's flows: those selected are published, the document of
-	// one that exists but is not selected is deselected.
-	var flows flowsv1alpha1.FlowList
-	if err := r.client.List(ctx, &flows, client.InNamespace(ns)); err != nil {
-		return metav1.Condition{}, 0, err
-	}
-	for i := range flows.Items {
-		in.flowNames[flows.Items[i].Name] = true
-	}
-
-	opts := export.Options{SecretMountRoot: bx.Spec.SecretMountRoot}
-	if bx.Spec.Secrets == flowsv1alpha1.SecretHandlingInline {
-		// Only a Secret marked for stagehand is read; one that is not is
-		// reported as one that does not exist.
-		opts.SecretValue = func(ref flowsv1alpha1.SecretKeyReference) (string, error) {
-			s, err := readableSecret(ctx, r.live, ns, ref.Name)
-			if err != nil {
-				return "", err
-			}
-			if s == nil {
-				return "", fmt.Errorf("the Secret %q is %s", ref.Name, secretNotReadable(ns))
-			}
-			v, ok := s.Data[ref.Key]
-			if !ok {
-				return "", fmt.Errorf("the Secret %q has no key %q", ref.Name, ref.Key)
-			}
-			return string(v), nil
-		}
-	}
-	lookup := export.Reader(ctx, r.client, ns)
-	// By name: the cache lists in no particular order, and status.flows must
-	// not change with it.
-	selected := slices.DeleteFunc(slices.Clone(flows.Items), func(f flowsv1alpha1.Flow) bool { return !selector.Matches(labels.Set(f.Labels)) })
-	slices.SortFunc(selected, func(a, b flowsv1alpha1.Flow) int { return strings.Compare(a.Name, b.Name) })
-	states := make([]flowState, 0, len(selected))
-	rendered := map[string]*flowsv1alpha1.Flow{}
-	bindingsOf := map[string][]flowsv1alpha1.FlowStageBinding{}
-	for i := range selected {
-		f := &selected[i]
-		st := flowState{name: f.Name}
-		if c := meta.FindStatusCondition(f.Status.Conditions, flowsv1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue || f.Status.ObservedGeneration != f.Generation {
-			st.heldBack = "the Flow is not Ready"
-			if c != nil && c.Status != metav1.ConditionTrue {
-				st.heldBack += ": " + c.Message
-			}
-			states = append(states, st)
-			continue
-		}
-		var bindings flowsv1alpha1.FlowStageBindingList
-		if err := r.client.List(ctx, &bindings, client.MatchingFields{refs.Index: refs.KeyOf(flowsv1alpha1.KindFlow, f)}); err != nil {
-			return metav1.Condition{}, 0, err
-		}
-		bindingsOf[f.Name] = bindings.Items
-		res, err := export.Render(f, bindings.Items, lookup, opts)
-		if err != nil {
-			// The cache moved on since the flow was last evaluated (a stage
-			// just deleted, say): held back until it is evaluated again.
-			st.heldBack = err.Error()
-			states = append(states, st)
-			continue
-		}
-		st.result = res
-		rendered[f.Name] = f
-		states = append(states, st)
-	}
-
-	// authentik finds a flow another document declares (a recovery flow,
-	// say) by slug: it applies that document first, if it is one of ours
-	// and no cycle forbids it.
-	applyFirst := applyOrder(ns, states)
-	for i := range states {
-		st := &states[i]
-		if st.result == nil || len(applyFirst[st.name]) == 0 {
-			continue
-		}
-		o := opts
-		o.ApplyFirst = applyFirst[st.name]
-		f := rendered[st.name]
-		res, err := export.Render(f, bindingsOf[f.Name], lookup, o)
-		if err != nil {
-			st.result, st.heldBack = nil, err.Error()
-			continue
-		}
-		st.result = res
-	}
-	in.flows = states
+	states := in.flows
 
 	pub, err := publish(in)
 	if err != nil {
-		return metav1.Condition{}, 0, err
+		return metav1.Condition{}, cycles, 0, err
 	}
 
 	// Encode, split between the ConfigMap and the Secret.
@@ -297,7 +180,7 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	for _, d := range pub.docs {
 		b, err := blueprint.Encode(d.doc)
 		if err != nil {
-			return metav1.Condition{}, 0, fmt.Errorf("encoding %s: %w", d.key, err)
+			return metav1.Condition{}, cycles, 0, fmt.Errorf("encoding %s: %w", d.key, err)
 		}
 		p := flowsv1alpha1.PublishedFlow{Name: d.flow, Key: d.key, Hash: blueprint.Hash(b), In: kindConfigMap}
 		if d.secret {
@@ -306,7 +189,7 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 			// whole would let them guess the secret offline.
 			redacted, err := blueprint.Encode(export.WithoutSecrets(d.doc))
 			if err != nil {
-				return metav1.Condition{}, 0, fmt.Errorf("encoding %s: %w", d.key, err)
+				return metav1.Condition{}, cycles, 0, fmt.Errorf("encoding %s: %w", d.key, err)
 			}
 			p.Hash = blueprint.Hash(redacted)
 			p.In = kindSecret
@@ -350,19 +233,19 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	if size > maxData || secretSize > maxData {
 		return notReady(flowsv1alpha1.ReasonTooLarge, fmt.Sprintf(
 			"the documents of %d flows take %d bytes in ConfigMap %q and %d in its Secret; each holds at most %d: select fewer flows (spec.flowSelector), or split them between BlueprintExports",
-			len(pub.docs), size, name, secretSize, maxData)), 0, nil
+			len(pub.docs), size, name, secretSize, maxData)), cycles, 0, nil
 	}
 
 	if err := r.writeConfigMap(ctx, bx, &cm, cmExists, cmData); err != nil {
 		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 			// The namespace, and the export with it, is going away.
-			return metav1.Condition{}, 0, reconcile.TerminalError(err)
+			return metav1.Condition{}, cycles, 0, reconcile.TerminalError(err)
 		}
 		var notOwned notOwnedError
 		if errors.As(err, &notOwned) {
-			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), 0, nil
+			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), cycles, 0, nil
 		}
-		return metav1.Condition{}, 0, err
+		return metav1.Condition{}, cycles, 0, err
 	}
 	// What is published now: the inventory follows (until then, it is
 	// what was published before).
@@ -370,19 +253,19 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 	if len(secData) > 0 || secretExists {
 		var notOwned notOwnedError
 		if err := r.writeSecret(ctx, bx, secretMeta, secretExists, secData); errors.As(err, &notOwned) {
-			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), 0, nil
+			return notReady(flowsv1alpha1.ReasonNotOwned, notOwned.Error()), cycles, 0, nil
 		} else if apierrors.IsForbidden(err) {
 			return notReady(flowsv1alpha1.ReasonSecretsForbidden, fmt.Sprintf(
 				"secrets is Inline, and the documents of %d flows carry secret material, but the manager may not write Secret %q: deploy it with that permission (config/components/blueprint-secrets; Helm: blueprints.inlineSecrets=true), or use secrets: Mount: %v",
-				len(secData), name, err)), pub.nextExpiry, nil
+				len(secData), name, err)), cycles, pub.nextExpiry, nil
 		} else if err != nil {
-			return metav1.Condition{}, 0, err
+			return metav1.Condition{}, cycles, 0, err
 		}
 	}
 
 	if len(heldBack) > 0 {
 		msg := joinLimited(heldBack, maxMessage)
-		return notReady(flowsv1alpha1.ReasonFlowsHeldBack, msg), pub.nextExpiry, nil
+		return notReady(flowsv1alpha1.ReasonFlowsHeldBack, msg), cycles, pub.nextExpiry, nil
 	}
 	msg := "No flow selected"
 	switch n := len(pub.docs); {
@@ -401,7 +284,126 @@ func (r *exportReconciler) publish(ctx context.Context, bx *flowsv1alpha1.Bluepr
 		msg += fmt.Sprintf(", with %d deletions", pub.deletions)
 	}
 	ready := metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: flowsv1alpha1.ReasonPublished, Message: msg}
-	return ready, pub.nextExpiry, nil
+	return ready, cycles, pub.nextExpiry, nil
+}
+
+// input gathers what a publication of bx is computed from: the flows of
+// its namespace, those selected rendered (or held back, when not Ready or
+// when they cannot be rendered), what it published before (cm and secret,
+// read back), its inventory, and the apply order of the documents, with the
+// orders left out for a cycle as warnings.
+func (r *exportReconciler) input(ctx context.Context, bx *flowsv1alpha1.BlueprintExport, selector labels.Selector, cm *corev1.ConfigMap, secret *corev1.Secret, now time.Time) (publishInput, []warning, error) {
+	ns := bx.Namespace
+	in := publishInput{
+		namespace:  ns,
+		flowNames:  map[string]bool{},
+		prev:       map[string]*blueprint.Blueprint{},
+		prevSecret: map[string]bool{},
+		inventory:  bx.Status.Inventory,
+		held:       r.held(ctx, bx),
+		now:        now,
+		retention:  defaultRetention,
+	}
+	if h := bx.Spec.DeletionRetentionHours; h != nil {
+		in.retention = time.Duration(*h) * time.Hour
+	}
+	read := func(data map[string]string, inSecret bool) {
+		for key, text := range data {
+			if !strings.HasSuffix(key, ".yaml") {
+				continue
+			}
+			doc, err := blueprint.Decode(key, []byte(text))
+			if err != nil {
+				// Not ours to understand (edited by hand): it is replaced,
+				// and nothing is deleted for it but what the inventory
+				// holds.
+				log.FromContext(ctx).Info("a published blueprint cannot be read back; it is replaced", "key", key, "error", err.Error())
+				continue
+			}
+			in.prev[key] = doc
+			in.prevSecret[key] = inSecret
+		}
+	}
+	read(cm.Data, false)
+	secretData := map[string]string{}
+	for k, v := range secret.Data {
+		secretData[k] = string(v)
+	}
+	read(secretData, true)
+
+	// The namespace's flows: those selected are published, the document of
+	// one that exists but is not selected is deselected.
+	var flows flowsv1alpha1.FlowList
+	if err := r.client.List(ctx, &flows, client.InNamespace(ns)); err != nil {
+		return publishInput{}, nil, err
+	}
+	for i := range flows.Items {
+		in.flowNames[flows.Items[i].Name] = true
+	}
+
+	opts := export.Options{SecretMountRoot: bx.Spec.SecretMountRoot}
+	if bx.Spec.Secrets == flowsv1alpha1.SecretHandlingInline {
+		// Only a Secret marked for stagehand is read; one that is not is
+		// reported as one that does not exist.
+		opts.SecretValue = func(ref flowsv1alpha1.SecretKeyReference) (string, error) {
+			s, err := readableSecret(ctx, r.live, ns, ref.Name)
+			if err != nil {
+				return "", err
+			}
+			if s == nil {
+				return "", fmt.Errorf("the Secret %q is %s", ref.Name, secretNotReadable(ns))
+			}
+			v, ok := s.Data[ref.Key]
+			if !ok {
+				return "", fmt.Errorf("the Secret %q has no key %q", ref.Name, ref.Key)
+			}
+			return string(v), nil
+		}
+	}
+	lookup := export.Reader(ctx, r.client, ns)
+	// By name: the cache lists in no particular order, and status.flows must
+	// not change with it.
+	selected := slices.DeleteFunc(slices.Clone(flows.Items), func(f flowsv1alpha1.Flow) bool { return !selector.Matches(labels.Set(f.Labels)) })
+	slices.SortFunc(selected, func(a, b flowsv1alpha1.Flow) int { return strings.Compare(a.Name, b.Name) })
+	states := make([]flowState, 0, len(selected))
+	for i := range selected {
+		f := &selected[i]
+		st := flowState{name: f.Name}
+		if c := meta.FindStatusCondition(f.Status.Conditions, flowsv1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue || f.Status.ObservedGeneration != f.Generation {
+			st.heldBack = "the Flow is not Ready"
+			if c != nil && c.Status != metav1.ConditionTrue {
+				st.heldBack += ": " + c.Message
+			}
+			states = append(states, st)
+			continue
+		}
+		var bindings flowsv1alpha1.FlowStageBindingList
+		if err := r.client.List(ctx, &bindings, client.MatchingFields{refs.Index: refs.KeyOf(flowsv1alpha1.KindFlow, f)}); err != nil {
+			return publishInput{}, nil, err
+		}
+		res, err := export.Render(f, bindings.Items, lookup, opts)
+		if err != nil {
+			// The cache moved on since the flow was last evaluated (a stage
+			// just deleted, say): held back until it is evaluated again.
+			st.heldBack = err.Error()
+			states = append(states, st)
+			continue
+		}
+		st.result = res
+		states = append(states, st)
+	}
+
+	// authentik finds a flow another document declares (a recovery flow,
+	// say) by slug: it applies that document first, if it is one of ours
+	// and no cycle forbids it.
+	applyFirst, cycles := applyOrder(ns, states)
+	for i := range states {
+		if st := &states[i]; st.result != nil {
+			st.result.ApplyFirst(applyFirst[st.name]...)
+		}
+	}
+	in.flows = states
+	return in, cycles, nil
 }
 
 // The kinds an export writes, as its status and messages name them.
@@ -537,64 +539,68 @@ func withAnnotation(a map[string]string, key, value string) map[string]string {
 }
 
 // applyOrder returns, for each rendered flow, the blueprints (of this
-// namespace's published flows) authentik must apply before it: those of the
-// flows it finds by slug. An edge that would close a cycle is left out:
-// authentik waits for the blueprint it applies first, so two documents
-// naming each other would wait forever.
-func applyOrder(namespace string, states []flowState) map[string][]string {
-	published := map[string]bool{}
+// namespace's flows rendered now) authentik must apply before it: those of
+// the flows it finds (export.Result.FlowRefs, Flow object names). An order
+// that would close a cycle is left out, and returned as a warning: authentik
+// waits for the blueprint it applies first, so two documents naming each
+// other would wait forever.
+func applyOrder(namespace string, states []flowState) (map[string][]string, []warning) {
 	refs := map[string][]string{}
 	for _, st := range states {
 		if st.result != nil {
-			published[st.name] = true
 			refs[st.name] = st.result.FlowRefs
 		}
 	}
-	// FlowRefs are slugs; map them to the published flows of those slugs.
-	slugs := map[string]string{}
-	for _, st := range states {
-		if st.result != nil && st.result.Blueprint != nil {
-			for _, e := range st.result.Blueprint.Entries {
-				if e.Model == modelFlow && e.ID == "flow" {
-					if v, ok := e.Identifiers.Get("slug"); ok {
-						if s, ok := v.(string); ok {
-							slugs[s] = st.name
-						}
-					}
+	edges := map[string][]string{}
+	// path is the chain of apply-first orders from from to to, nil when
+	// there is none.
+	path := func(from, to string) []string {
+		prev := map[string]string{from: ""}
+		queue := []string{from}
+		for len(queue) > 0 {
+			n := queue[0]
+			queue = queue[1:]
+			if n == to {
+				var out []string
+				for ; n != ""; n = prev[n] {
+					out = append(out, n)
+				}
+				slices.Reverse(out)
+				return out
+			}
+			for _, m := range edges[n] {
+				if _, seen := prev[m]; !seen {
+					prev[m] = n
+					queue = append(queue, m)
 				}
 			}
 		}
-	}
-	edges := map[string][]string{}
-	reaches := func(from, to string) bool {
-		seen := map[string]bool{}
-		stack := []string{from}
-		for len(stack) > 0 {
-			n := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if n == to {
-				return true
-			}
-			if seen[n] {
-				continue
-			}
-			seen[n] = true
-			stack = append(stack, edges[n]...)
-		}
-		return false
+		return nil
 	}
 	out := map[string][]string{}
+	var cycles []warning
 	for _, name := range slices.Sorted(maps.Keys(refs)) {
-		for _, slug := range refs[name] {
-			target, ok := slugs[slug]
-			if !ok || target == name || reaches(target, name) {
+		for _, target := range refs[name] {
+			if _, rendered := refs[target]; !rendered || target == name {
+				continue
+			}
+			if back := path(target, name); back != nil {
+				chain := make([]string, 0, len(back))
+				for _, n := range back {
+					chain = append(chain, fmt.Sprintf("Flow %q", n))
+				}
+				cycles = append(cycles, warning{
+					Reason: flowsv1alpha1.ReasonApplyOrderCycle,
+					Message: fmt.Sprintf("Flow %q finds Flow %q, whose document already waits for its own (%s): authentik cannot apply each first, so Flow %q's document does not wait for Flow %q's, and its reference to that flow is empty until authentik has applied both",
+						name, target, strings.Join(chain, " waits for "), name, target),
+				})
 				continue
 			}
 			edges[name] = append(edges[name], target)
 			out[name] = append(out[name], export.BlueprintName(namespace, target))
 		}
 	}
-	return out
+	return out, cycles
 }
 
 // setup registers the controller. An export is published again when it

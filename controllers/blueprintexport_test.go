@@ -204,3 +204,57 @@ func TestBlueprintExportLeavesOthersConfigMaps(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// A document first applies the documents of the flows it finds, found by
+// their objects whatever their slugs; an order that would close a cycle is
+// left out, and the export says so (Warning condition and Event).
+func TestBlueprintExportApplyOrder(t *testing.T) {
+	ns := namespace(t)
+	const cm = "stagehand-blueprints-order"
+	recovery := newFlow(ns, "recovery", flowsv1alpha1.FlowDesignationRecovery)
+	recovery.Spec.Slug = "recover-me" // not the object's name
+	id := newIdentificationStage(ns, "id")
+	id.Spec.RecoveryFlowRef = ref("recovery")
+	bx := &flowsv1alpha1.BlueprintExport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "order"},
+		Spec:       flowsv1alpha1.BlueprintExportSpec{ConfigMapName: cm},
+	}
+	create(t, newFlow(ns, "login", flowsv1alpha1.FlowDesignationAuthentication), recovery, id,
+		newPasswordStage(ns, "pw"),
+		newBinding(ns, "login-id", "login", flowsv1alpha1.StageKindIdentification, "id", 10),
+		newBinding(ns, "recovery-pw", "recovery", flowsv1alpha1.StageKindPassword, "pw", 10),
+		bx)
+	applies := func(doc *blueprint.Blueprint) []string {
+		var out []string
+		for _, e := range doc.Entries {
+			if e.Model == "authentik_blueprints.metaapplyblueprint" {
+				ids, _ := e.Attrs.Get("identifiers")
+				name, _ := ids.(blueprint.Map).Get("name")
+				out = append(out, name.(string))
+			}
+		}
+		return out
+	}
+	expectReady(t, bx, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished, "All 2 flows are published")
+	published(t, ns, cm, "login.yaml", false, func(g Gomega, doc *blueprint.Blueprint, _ string) {
+		g.Expect(applies(doc)).To(Equal([]string{"stagehand " + ns + "/recovery"}))
+		g.Expect(doc.Entries[0].Model).To(Equal("authentik_blueprints.metaapplyblueprint"), "applied first")
+	})
+	expectNoWarning(t, bx)
+
+	// The recovery flow's password stage finds the login flow back: a
+	// cycle. login's document (first by name) keeps its order; recovery's
+	// does not wait for login's, and the export says why.
+	update(t, &flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pw"}}, func(p *flowsv1alpha1.PasswordStage) { p.Spec.ConfigureFlowRef = ref("login") })
+	expectWarning(t, bx, flowsv1alpha1.ReasonApplyOrderCycle, `Flow "recovery" finds Flow "login"`, `Flow "login" waits for Flow "recovery"`)
+	expectEvent(t, bx, flowsv1alpha1.ReasonApplyOrderCycle, `Flow "recovery" finds Flow "login"`)
+	published(t, ns, cm, "recovery.yaml", false, func(g Gomega, doc *blueprint.Blueprint, _ string) {
+		configure, _ := entry(doc, "authentik_stages_password.passwordstage", "name", "pw").Attrs.Get("configure_flow")
+		g.Expect(configure).To(BeAssignableToTypeOf(&blueprint.Find{}))
+		g.Expect(applies(doc)).To(BeEmpty())
+	})
+	published(t, ns, cm, "login.yaml", false, func(g Gomega, doc *blueprint.Blueprint, _ string) {
+		g.Expect(applies(doc)).To(Equal([]string{"stagehand " + ns + "/recovery"}))
+	})
+	expectReady(t, bx, metav1.ConditionTrue, flowsv1alpha1.ReasonPublished, "All 2 flows are published")
+}

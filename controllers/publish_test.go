@@ -1,17 +1,22 @@
 package controllers
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	flowsv1alpha1 "github.com/stagehand-dev/stagehand/api/v1alpha1"
 	"github.com/stagehand-dev/stagehand/internal/blueprint"
-	"github.com/stagehand-dev/stagehand/internal/blueprint/export"
+	"github.com/stagehand-dev/stagehand/internal/refs"
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
 
 // world is a namespace's objects, from which publish's input is built.
@@ -46,67 +51,74 @@ func (w *world) login(name string) {
 	w.stages = append(w.stages, &flowsv1alpha1.UserLoginStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}})
 }
 
-// input renders every flow of the world (all selected, all Ready unless
-// held back) over what was published before.
+// input is what the export reconciler gathers (exportReconciler.input,
+// the production path) from a cache holding the world's objects, every
+// flow selected and Ready but those held back, over what was published
+// before: its documents in the export's ConfigMap (or Secret), its
+// inventory in the export's status.
 func (w *world) input(t *testing.T, prev *publication, now time.Time, heldBack ...string) publishInput {
 	t.Helper()
-	in := publishInput{
-		namespace: "ns", flowNames: map[string]bool{},
-		prev: map[string]*blueprint.Blueprint{}, prevSecret: map[string]bool{},
-		now: now, retention: time.Hour,
+	bx := &flowsv1alpha1.BlueprintExport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "export", UID: "export-uid"},
+		Spec:       flowsv1alpha1.BlueprintExportSpec{DeletionRetentionHours: ptrTo(int32(1))},
 	}
-	held := map[identity]bool{}
-	objs := []client.Object{}
-	for _, f := range w.flows {
-		objs = append(objs, f)
-		in.flowNames[f.Name] = true
-		held[identity{model: modelFlow, slug: f.EffectiveSlug()}] = true
-	}
-	for _, s := range w.stages {
-		objs = append(objs, s)
-		held[identity{model: mustModel(flowsv1alpha1.KindOf(s)), name: s.(flowsv1alpha1.Stage).StageName()}] = true
-	}
-	in.held = func(id identity) (bool, error) { return held[id], nil }
-	lookup, err := export.Objects(objs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range w.flows {
-		st := flowState{name: f.Name}
-		if slices.Contains(heldBack, f.Name) {
-			st.heldBack = "the Flow is not Ready"
-		} else {
-			var bindings []flowsv1alpha1.FlowStageBinding
-			for _, b := range w.bindings {
-				if b.Spec.TargetRef.Name == f.Name {
-					bindings = append(bindings, *b)
-				}
-			}
-			res, err := export.Render(f, bindings, lookup, export.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			st.result = res
-		}
-		in.flows = append(in.flows, st)
-	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: bx.ConfigMapName()}, Data: map[string]string{}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: bx.ConfigMapName()}, Data: map[string][]byte{}}
 	if prev != nil {
-		// As published: encoded, then read back.
 		for _, d := range prev.docs {
 			b, err := blueprint.Encode(d.doc)
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := blueprint.Decode(d.key, b)
-			if err != nil {
-				t.Fatal(err)
+			if d.secret {
+				secret.Data[d.key] = b
+			} else {
+				cm.Data[d.key] = string(b)
 			}
-			in.prev[d.key] = doc
-			in.prevSecret[d.key] = d.secret
 		}
-		in.inventory = prev.inventory
+		bx.Status.Inventory = prev.inventory
+	}
+	objs := []client.Object{bx}
+	for _, f := range w.flows {
+		f := f.DeepCopy()
+		ready := metav1.Condition{Type: flowsv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: flowsv1alpha1.ReasonResolved}
+		if slices.Contains(heldBack, f.Name) {
+			ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, flowsv1alpha1.ReasonStagesNotReady, "a stage is not Ready"
+		}
+		f.Status.Conditions = []metav1.Condition{ready}
+		objs = append(objs, f)
+	}
+	for _, b := range w.bindings {
+		objs = append(objs, b.DeepCopy())
+	}
+	for _, st := range w.stages {
+		objs = append(objs, st.DeepCopyObject().(client.Object))
+	}
+	builder := fake.NewClientBuilder().WithScheme(testenv.Scheme()).WithObjects(objs...)
+	indexer := builderIndexer{builder}
+	if err := refs.Register(context.Background(), indexer); err != nil {
+		t.Fatal(err)
+	}
+	if err := registerInventoryIndexes(context.Background(), indexer); err != nil {
+		t.Fatal(err)
+	}
+	c := builder.Build()
+	r := &exportReconciler{client: c, live: c}
+	in, _, err := r.input(context.Background(), bx, labels.Everything(), cm, secret, now)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return in
+}
+
+// builderIndexer registers a cache's indexes (refs.Register, the
+// inventory's) with a fake client, as the manager registers them with its
+// cache.
+type builderIndexer struct{ b *fake.ClientBuilder }
+
+func (i builderIndexer) IndexField(_ context.Context, obj client.Object, field string, extract client.IndexerFunc) error {
+	i.b.WithIndex(obj, field, extract)
+	return nil
 }
 
 // absentOf lists "model name-or-slug-or-order" of a publication's absent
@@ -363,22 +375,33 @@ func TestPublish(t *testing.T) {
 	})
 }
 
+// TestApplyOrder: a document applies first the documents of the flows it
+// finds, found by their objects, whatever their slugs; an order that would
+// close a cycle is left out, and said.
 func TestApplyOrder(t *testing.T) {
 	g := NewWithT(t)
-	state := func(name, slug string, refs ...string) flowState {
-		return flowState{name: name, result: &export.Result{
-			Blueprint: &blueprint.Blueprint{Entries: []blueprint.Entry{{Model: "authentik_flows.flow", ID: "flow", Identifiers: blueprint.Map{{Key: "slug", Value: slug}}}}},
-			FlowRefs:  refs,
-		}}
-	}
-	got := applyOrder("ns", []flowState{
-		state("login", "login-slug", "recovery-slug", "elsewhere"),
-		state("recovery", "recovery-slug", "login-slug"), // would close a cycle
-		state("change", "change-slug", "recovery-slug"),
-		{name: "held", heldBack: "not Ready"},
-	})
+	var w world
+	w.flow("login")
+	w.flow("recovery").Spec.Slug = "recover-me" // a slug that is not the object's name
+	w.flow("change").Spec.Slug = "change-password"
+	w.flow("elsewhere")
+	// login finds recovery; recovery finds login back (a cycle); change
+	// finds recovery.
+	w.stages = append(w.stages,
+		&flowsv1alpha1.IdentificationStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "id"}, Spec: flowsv1alpha1.IdentificationStageSpec{RecoveryFlowRef: &flowsv1alpha1.LocalObjectReference{Name: "recovery"}}},
+		&flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pw-back"}, Spec: flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}, ConfigureFlowRef: &flowsv1alpha1.LocalObjectReference{Name: "login"}}},
+		&flowsv1alpha1.PasswordStage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pw-change"}, Spec: flowsv1alpha1.PasswordStageSpec{Backends: []flowsv1alpha1.PasswordBackend{"authentik.core.auth.InbuiltBackend"}, ConfigureFlowRef: &flowsv1alpha1.LocalObjectReference{Name: "recovery"}}},
+	)
+	w.bind("login", flowsv1alpha1.StageKindIdentification, "id", 10)
+	w.bind("recovery", flowsv1alpha1.StageKindPassword, "pw-back", 10)
+	w.bind("change", flowsv1alpha1.StageKindPassword, "pw-change", 10)
+	in := w.input(t, nil, time.Now(), "elsewhere")
+	got, cycles := applyOrder("ns", in.flows)
 	g.Expect(got).To(Equal(map[string][]string{
 		"change": {"stagehand ns/recovery"},
 		"login":  {"stagehand ns/recovery"},
 	}))
+	g.Expect(cycles).To(HaveLen(1))
+	g.Expect(cycles[0].Reason).To(Equal(flowsv1alpha1.ReasonApplyOrderCycle))
+	g.Expect(cycles[0].Message).To(And(ContainSubstring(`Flow "recovery"`), ContainSubstring(`Flow "login"`)))
 }

@@ -68,6 +68,18 @@ const (
 	ReasonSecretsForbidden = "SecretsForbidden"
 )
 
+// Reasons of a BlueprintExport's Warning condition.
+const (
+	// ReasonApplyOrderCycle: the documents of two or more selected flows
+	// find each other's flows (a recovery flow whose stage names the
+	// login flow back, say), so authentik cannot apply each before the
+	// other: one of them is published without waiting for the other, and
+	// its reference to that flow is empty until authentik has applied both
+	// (it applies every blueprint again on its own schedule). The message
+	// names the flows of the cycle.
+	ReasonApplyOrderCycle = "ApplyOrderCycle"
+)
+
 // LabelSelector selects objects by label, as a Kubernetes label selector
 // does (the same fields, the same meaning), with bounds on its size.
 type LabelSelector struct {

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"errors"
 	"math"
-	"strconv"
-	"strings"
+
+	"github.com/stagehand-dev/stagehand/internal/python"
 )
 
 // pyFloat is a floating-point field (a Django FloatField: a captcha stage's
@@ -14,10 +14,7 @@ import (
 // "0.00001" and "10000000000000000": the same numbers, other bytes.
 type pyFloat float64
 
-// MarshalJSON writes f as Python's repr(float) does: the shortest digits
-// that read back as f, in positional notation when the decimal exponent is
-// in [-4, 16), with ".0" when there is no fractional part, and otherwise in
-// scientific notation with a signed exponent of at least two digits.
+// MarshalJSON writes f as Python's repr(float) does (python.Float).
 func (f pyFloat) MarshalJSON() ([]byte, error) {
 	v := float64(f)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -25,44 +22,5 @@ func (f pyFloat) MarshalJSON() ([]byte, error) {
 		// DRF's strict renderer refuses). Admission keeps them out.
 		return nil, errors.New("httpapi: a float that is not finite has no JSON form")
 	}
-	return []byte(pyRepr(v)), nil
-}
-
-func pyRepr(v float64) string {
-	// The shortest digits, as d.ddde±XX.
-	e := strconv.FormatFloat(v, 'e', -1, 64)
-	mantissa, expText, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expText)
-	sign := ""
-	if strings.HasPrefix(mantissa, "-") {
-		sign, mantissa = "-", mantissa[1:]
-	}
-	digits := strings.Replace(mantissa, ".", "", 1)
-	var b strings.Builder
-	b.WriteString(sign)
-	switch {
-	case exp < -4 || exp >= 16:
-		b.WriteString(digits[:1])
-		if len(digits) > 1 {
-			b.WriteString("." + digits[1:])
-		}
-		b.WriteString("e")
-		if exp < 0 {
-			b.WriteString("-")
-			exp = -exp
-		} else {
-			b.WriteString("+")
-		}
-		if exp < 10 {
-			b.WriteString("0")
-		}
-		b.WriteString(strconv.Itoa(exp))
-	case exp < 0:
-		b.WriteString("0." + strings.Repeat("0", -exp-1) + digits)
-	case len(digits) <= exp+1:
-		b.WriteString(digits + strings.Repeat("0", exp+1-len(digits)) + ".0")
-	default:
-		b.WriteString(digits[:exp+1] + "." + digits[exp+1:])
-	}
-	return b.String()
+	return []byte(python.Float(v)), nil
 }

@@ -94,14 +94,13 @@ func TestAuthentikDefaultFlow(t *testing.T) {
 		"../../../config/samples/default-authentication-flow.yaml",
 		"../../../config/samples/default-password-change-flow.yaml"))
 	flow := flows[slices.IndexFunc(flows, func(f *flowsv1alpha1.Flow) bool { return f.Name == "default-authentication-flow" })]
-	res, err := Render(flow, bindings[flow.Name], lookup, Options{
-		// authentik's document applies the password change flow's first,
-		// as its password stage finds that flow by slug.
-		ApplyFirst: []string{BlueprintName(namespace, "default-password-change")},
-	})
+	res, err := Render(flow, bindings[flow.Name], lookup, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// authentik's document applies the password change flow's first, as
+	// its password stage finds that flow by slug.
+	res.ApplyFirst(BlueprintName(namespace, "default-password-change"))
 	validateSchema(t, res.Blueprint)
 	if want := []string{"default-password-change"}; !slices.Equal(res.FlowRefs, want) {
 		t.Errorf("FlowRefs %v; want %v", res.FlowRefs, want)

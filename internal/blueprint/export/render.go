@@ -69,26 +69,6 @@ type Options struct {
 	// mounts each Secret as secret-<name>/. Empty means
 	// DefaultSecretMountRoot, the Helm chart's.
 	SecretMountRoot string
-
-	// ApplyFirst names blueprints (their metadata.name: BlueprintName) that
-	// authentik applies before the rest of this one, as authentik's own
-	// default authentication flow applies the password change flow's first:
-	// a !Find of an object another document creates finds nothing (and sets
-	// the reference to null) until that document has been applied.
-	// Result.FlowRefs names the flows this document finds. Each becomes an
-	// authentik_blueprints.metaapplyblueprint entry, not required (a name no
-	// blueprint has is skipped). authentik applies the named blueprint and
-	// waits for it: two documents must never name each other, directly or
-	// through others.
-	ApplyFirst []string
-
-	// Absent entries delete objects the cluster no longer declares (see
-	// blueprint.Removed). They are
-	// written after every other entry, in the order given. Each must have
-	// state absent and stand on its own (no !KeyOf). One whose object this
-	// document declares is not written (Result.IgnoredAbsent lists it): a
-	// document never deletes what it creates.
-	Absent []blueprint.Entry
 }
 
 // Result is a rendered flow.
@@ -110,14 +90,33 @@ type Result struct {
 	// (Options.SecretValue): store it in a Secret, never a ConfigMap.
 	SecretMaterial bool
 
-	// FlowRefs names, sorted, the other Flows the document finds by slug (a
-	// stage's recovery or configure flow, ...): candidates for
-	// Options.ApplyFirst.
+	// FlowRefs names, sorted, the other Flows (their object names) the
+	// document finds by slug (a stage's recovery or configure flow, ...):
+	// candidates for ApplyFirst.
 	FlowRefs []string
+}
 
-	// IgnoredAbsent are the entries of Options.Absent that were not written
-	// because the document declares their object.
-	IgnoredAbsent []blueprint.Entry
+// ApplyFirst makes the document apply the blueprints named (their
+// metadata.name: BlueprintName) before the rest of it, as authentik's own
+// default authentication flow applies the password change flow's first: a
+// !Find of an object another document creates finds nothing (and sets the
+// reference to null) until that document has been applied. Each becomes an
+// authentik_blueprints.metaapplyblueprint entry, first in the document and
+// not required (a name no blueprint has is skipped). authentik applies the
+// named blueprint and waits for it: two documents must never name each
+// other, directly or through others.
+func (res *Result) ApplyFirst(names ...string) {
+	var first []blueprint.Entry
+	for _, name := range dedupe(names) {
+		first = append(first, blueprint.Entry{
+			Model: modelApplyBlueprint,
+			Attrs: blueprint.Map{
+				{Key: "identifiers", Value: blueprint.Map{{Key: "name", Value: name}}},
+				{Key: "required", Value: false},
+			},
+		})
+	}
+	res.Blueprint.Entries = append(first, res.Blueprint.Entries...)
 }
 
 // Object names an object a document depends on: by kind and name, in the
@@ -262,16 +261,6 @@ func (r *renderer) render(bindings []flowsv1alpha1.FlowStageBinding) (*Result, e
 			},
 		},
 	}
-	for _, name := range dedupe(r.opts.ApplyFirst) {
-		doc.Entries = append(doc.Entries, blueprint.Entry{
-			Model: modelApplyBlueprint,
-			Attrs: blueprint.Map{
-				{Key: "identifiers", Value: blueprint.Map{{Key: "name", Value: name}}},
-				{Key: "required", Value: false},
-			},
-		})
-	}
-
 	flowAttrs, err := r.flowAttrs()
 	if err != nil {
 		return nil, err
@@ -305,9 +294,6 @@ func (r *renderer) render(bindings []flowsv1alpha1.FlowStageBinding) (*Result, e
 	}
 
 	res := &Result{Blueprint: doc, SecretMaterial: r.inline}
-	if err := r.absent(doc, res); err != nil {
-		return nil, err
-	}
 	if err := doc.Validate(); err != nil {
 		// A bug in the renderer, not in the objects.
 		return nil, fmt.Errorf("rendering flow %s gave an invalid document: %w", r.flowName(), err)
@@ -582,52 +568,6 @@ func (r *renderer) secret(ref flowsv1alpha1.SecretKeyReference) (any, error) {
 // under root (DefaultSecretMountRoot with authentik's Helm chart).
 func SecretPath(root string, ref flowsv1alpha1.SecretKeyReference) string {
 	return path.Join(root, "secret-"+ref.Name, ref.Key)
-}
-
-// absent appends the caller's absent entries, each once, but for those
-// whose object the document declares.
-func (r *renderer) absent(doc *blueprint.Blueprint, res *Result) error {
-	if len(r.opts.Absent) == 0 {
-		return nil
-	}
-	declared, written := map[string]bool{}, map[string]bool{}
-	for i := range doc.Entries {
-		e := &doc.Entries[i]
-		if len(e.Identifiers) == 0 {
-			continue
-		}
-		id, err := blueprint.Identity(doc, e)
-		if err != nil {
-			return err
-		}
-		declared[id] = true
-	}
-	for i := range r.opts.Absent {
-		a := r.opts.Absent[i]
-		if a.State != blueprint.StateAbsent {
-			return fmt.Errorf("Options.Absent: entry %d (%s) has state %q, not absent", i+1, a.Model, a.State)
-		}
-		if len(a.Identifiers) == 0 {
-			return fmt.Errorf("Options.Absent: entry %d (%s) has no identifiers", i+1, a.Model)
-		}
-		standalone := blueprint.WalkEntry(&a, func(v any) bool { _, isKeyOf := v.(*blueprint.KeyOf); return !isKeyOf })
-		if !standalone {
-			return fmt.Errorf("Options.Absent: entry %d (%s) uses !KeyOf, which would name this document's entries: use blueprint.Absent", i+1, a.Model)
-		}
-		a.ID = ""
-		id, err := blueprint.Identity(doc, &a)
-		if err != nil {
-			return err
-		}
-		switch {
-		case declared[id]:
-			res.IgnoredAbsent = append(res.IgnoredAbsent, a)
-		case !written[id]:
-			written[id] = true
-			doc.Entries = append(doc.Entries, a)
-		}
-	}
-	return nil
 }
 
 func dedupe(names []string) []string {

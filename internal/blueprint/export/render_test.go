@@ -281,70 +281,10 @@ func TestSecrets(t *testing.T) {
 	}
 }
 
-// Absent entries go last, stand alone, and never delete what the document
-// declares.
-func TestAbsent(t *testing.T) {
-	const pwModel = "authentik_stages_password.passwordstage"
-	opts := Options{Absent: []blueprint.Entry{
-		AbsentBinding("team-login", pwModel, "old-pw", 40),
-		AbsentStage(pwModel, "old-pw"),
-		AbsentBinding("team-login", pwModel, "login-pw", 20), // declared: kept
-		AbsentStage(pwModel, "login-pw"),                     // declared: kept
-		AbsentFlow("team-login"),                             // declared: kept
-		AbsentFlow("old-login"),
-		AbsentFlow("old-login"), // once is enough
-	}}
-	res := mustRender(t, login(), opts)
-	doc := res.Blueprint
-	tail := doc.Entries[len(doc.Entries)-3:]
-	if diff := cmpEntries([]blueprint.Entry{opts.Absent[0], opts.Absent[1], opts.Absent[5]}, tail); diff != "" {
-		t.Errorf("the last entries (-want +got):\n%s", diff)
-	}
-	if diff := cmpEntries([]blueprint.Entry{opts.Absent[2], opts.Absent[3], opts.Absent[4]}, res.IgnoredAbsent); diff != "" {
-		t.Errorf("IgnoredAbsent (-want +got):\n%s", diff)
-	}
-	for _, e := range doc.Entries[:len(doc.Entries)-3] {
-		if e.State != blueprint.StatePresent && e.Model != modelApplyBlueprint {
-			t.Errorf("%s entry %v has state %q", e.Model, e.Identifiers, e.State)
-		}
-	}
-	validateSchema(t, doc)
-
-	// The constructors give what blueprint.Removed gives for the same
-	// objects, so either can feed Options.Absent.
-	before := mustRender(t, login(), Options{})
-	f := login()
-	f.bindings[2].Spec.Order = 25 // login-pw moves: a new binding in authentik
-	after := mustRender(t, f, Options{})
-	removed, err := blueprint.Removed(before.Blueprint, after.Blueprint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmpEntries([]blueprint.Entry{AbsentBinding("team-login", pwModel, "login-pw", 20)}, removed); diff != "" {
-		t.Errorf("Removed after a reorder (-want +got):\n%s", diff)
-	}
-
-	for name, bad := range map[string]blueprint.Entry{
-		"present": {Model: pwModel, State: blueprint.StatePresent, Identifiers: blueprint.Map{{Key: "name", Value: "x"}}},
-		"keyof":   {Model: modelBinding, State: blueprint.StateAbsent, Identifiers: blueprint.Map{{Key: "target", Value: &blueprint.KeyOf{ID: "flow"}}}},
-		"no ids":  {Model: pwModel, State: blueprint.StateAbsent},
-	} {
-		if _, err := login().render(Options{Absent: []blueprint.Entry{bad}}); err == nil || !strings.Contains(err.Error(), "Options.Absent: entry 1") {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-}
-
-func cmpEntries(want, got []blueprint.Entry) string {
-	return cmp.Diff(want, got,
-		cmp.Comparer(func(a, b blueprint.Map) bool { return blueprint.Equal(a, b) }),
-		cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Pos" }, cmp.Ignore()),
-	)
-}
-
 // Blueprints to apply first come first, each once, not required.
 func TestApplyFirst(t *testing.T) {
-	res := mustRender(t, login(), Options{ApplyFirst: []string{BlueprintName(ns, "change-pw"), BlueprintName(ns, "recover"), BlueprintName(ns, "change-pw")}})
+	res := mustRender(t, login(), Options{})
+	res.ApplyFirst(BlueprintName(ns, "change-pw"), BlueprintName(ns, "recover"), BlueprintName(ns, "change-pw"))
 	entries := res.Blueprint.Entries
 	for i, name := range []string{"stagehand team-a/change-pw", "stagehand team-a/recover"} {
 		e := entries[i]

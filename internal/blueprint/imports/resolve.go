@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/stagehand-dev/stagehand/internal/blueprint"
+	"github.com/stagehand-dev/stagehand/internal/python"
 )
 
 // A value is resolved as authentik resolves it when it applies the entry,
@@ -613,17 +613,7 @@ func pyStr(v any) (string, error) {
 	case int64:
 		return strconv.FormatInt(v, 10), nil
 	case float64:
-		switch {
-		case math.IsInf(v, 1):
-			return "inf", nil
-		case math.IsInf(v, -1):
-			return "-inf", nil
-		case math.IsNaN(v):
-			return "nan", nil
-		case v == math.Trunc(v) && math.Abs(v) < 1e16:
-			return strconv.FormatFloat(v, 'f', 1, 64), nil
-		}
-		return strconv.FormatFloat(v, 'g', -1, 64), nil
+		return python.Float(v), nil
 	case string:
 		return v, nil
 	}

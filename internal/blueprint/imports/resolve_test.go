@@ -3,6 +3,7 @@ package imports
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -366,6 +367,10 @@ func TestPyFormat(t *testing.T) {
 		{"%s-%s", []any{"a", int64(1)}, "a-1", false},
 		{"%d%%", []any{int64(50)}, "50%", false},
 		{"%s %s %s", []any{true, nil, 0.5}, "True None 0.5", false},
+		// Python's str of a float: positional below 1e16, with no
+		// exponent at 1e6 as Go's %g would have.
+		{"%s %s %s", []any{1234567.5, 100.0, 1e16}, "1234567.5 100.0 1e+16", false},
+		{"%r %s", []any{1e-5, math.Copysign(0, -1)}, "1e-05 -0.0", false},
 		{"%r", []any{"x"}, "'x'", false},
 		{"%s", nil, "", true},
 		{"%s", []any{"a", "b"}, "", true},
