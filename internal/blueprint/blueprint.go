@@ -20,9 +20,8 @@
 //     something else;
 //   - Decode reads one, with every tag authentik knows, and reports errors
 //     with the file, line and column;
-//   - Identity and Removed compare entries by the object they stand for, so
-//     that what disappeared from a document can be deleted in authentik
-//     (state: absent).
+//   - Identity compares entries by the object they stand for, and Absent
+//     writes the entry that deletes one in authentik (state: absent).
 //
 // # Values
 //

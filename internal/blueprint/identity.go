@@ -11,8 +11,8 @@ import (
 // and its identifiers, with every !KeyOf replaced by what it points at. Two
 // entries with the same identity, in one document or in two, write the same
 // object. Identities let a publisher see what disappeared between two
-// versions of a document (Removed), and compare entries across documents
-// whatever their ids.
+// versions of a document, and compare entries across documents whatever
+// their ids.
 
 // Identity is e's identity within b: a string equal for two entries exactly
 // when authentik would find the same object for both. A !KeyOf counts as the
@@ -57,52 +57,6 @@ func Absent(b *Blueprint, e *Entry) (Entry, error) {
 // another document, or compared with another document's values).
 func Standalone(b *Blueprint, v any) (any, error) {
 	return (&identities{b: b}).standalone(v, nil)
-}
-
-// Removed lists, as absent entries (see Absent), the objects that prev
-// writes and cur no longer does: entries of prev, present or created,
-// whose identity no entry of cur has. Meta models (which write nothing) and
-// entries of prev that are themselves absent are left out; the caller
-// decides how long to keep deleting what was deleted. The order is prev's,
-// reversed, so that what depends on an object is deleted before it.
-//
-// Removed does not know why an object left the document: a stage a flow no
-// longer uses may still be used by another flow's document. Callers must
-// check, before publishing an absent entry, that nothing else still
-// declares the object.
-func Removed(prev, cur *Blueprint) ([]Entry, error) {
-	now := map[string]bool{}
-	for i := range cur.Entries {
-		e := &cur.Entries[i]
-		if len(e.Identifiers) == 0 {
-			continue
-		}
-		id, err := Identity(cur, e)
-		if err != nil {
-			return nil, fmt.Errorf("current document: %w", err)
-		}
-		now[id] = true
-	}
-	var out []Entry
-	for i := len(prev.Entries) - 1; i >= 0; i-- {
-		e := &prev.Entries[i]
-		if len(e.Identifiers) == 0 || e.State == StateAbsent {
-			continue
-		}
-		id, err := Identity(prev, e)
-		if err != nil {
-			return nil, fmt.Errorf("previous document: %w", err)
-		}
-		if now[id] {
-			continue
-		}
-		a, err := Absent(prev, e)
-		if err != nil {
-			return nil, fmt.Errorf("previous document: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, nil
 }
 
 // identities resolves !KeyOf within one document, refusing cycles.

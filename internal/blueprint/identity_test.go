@@ -90,37 +90,6 @@ func TestAbsent(t *testing.T) {
 	}
 }
 
-// Removed finds what a new version of a document no longer writes: a
-// binding whose order changed (a new binding in authentik), a stage and its
-// binding gone; deletes bindings before stages; ignores meta entries and
-// entries already absent.
-func TestRemoved(t *testing.T) {
-	prev := flowDoc([]string{"a", "b"}, map[string]int64{"a": 10, "b": 20})
-	prev.Entries = append([]Entry{{Model: "authentik_blueprints.metaapplyblueprint", Attrs: Map{{"identifiers", Map{{"name", "x"}}}}}}, prev.Entries...)
-	prev.Entries = append(prev.Entries, standaloneBinding("old", 5))
-	for _, tc := range []struct {
-		name string
-		cur  *Blueprint
-		want []Entry
-	}{
-		{"unchanged", flowDoc([]string{"a", "b"}, map[string]int64{"a": 10, "b": 20}), nil},
-		{"reordered", flowDoc([]string{"a", "b"}, map[string]int64{"a": 10, "b": 30}), []Entry{standaloneBinding("b", 20)}},
-		{"unbound", flowDoc([]string{"a", "b"}, map[string]int64{"a": 10}), []Entry{standaloneBinding("b", 20)}},
-		{"stage gone", flowDoc([]string{"a"}, map[string]int64{"a": 10}), []Entry{
-			standaloneBinding("b", 20),
-			{Model: pwModel, State: StateAbsent, Identifiers: Map{{"name", "b"}}},
-		}},
-	} {
-		got, err := Removed(prev, tc.cur)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		if diff := cmpEntries(tc.want, got); diff != "" {
-			t.Errorf("%s: Removed (-want +got):\n%s", tc.name, diff)
-		}
-	}
-}
-
 func cmpEntries(want, got []Entry) string {
 	return cmpDocs(&Blueprint{Entries: want}, &Blueprint{Entries: got})
 }

@@ -125,9 +125,6 @@ const (
 	// binding's and a stage's authentik pk.
 	UID = "stagehand.dev/uid"
 
-	// Slug indexes Flows by "<namespace>/<effective slug>".
-	Slug = "stagehand.dev/slug"
-
 	// AAGUID indexes WebAuthnDeviceTypes by spec.aaguid.
 	AAGUID = "stagehand.dev/aaguid"
 
@@ -150,9 +147,6 @@ func AuthentikNameOf(obj client.Object) string {
 	return ""
 }
 
-// SlugKey is a flow's value in the Slug index: "<namespace>/<effective slug>".
-func SlugKey(f *flowsv1alpha1.Flow) string { return f.Namespace + "/" + f.EffectiveSlug() }
-
 // Register adds the field indexes to a cache. Call it once, before the
 // cache starts.
 func Register(ctx context.Context, indexer client.FieldIndexer) error {
@@ -174,11 +168,6 @@ func Register(ctx context.Context, indexer client.FieldIndexer) error {
 				return fmt.Errorf("indexing %s by name in authentik: %w", k.Kind, err)
 			}
 		}
-	}
-	if err := indexer.IndexField(ctx, &flowsv1alpha1.Flow{}, Slug, func(o client.Object) []string {
-		return []string{SlugKey(o.(*flowsv1alpha1.Flow))}
-	}); err != nil {
-		return fmt.Errorf("indexing flows by slug: %w", err)
 	}
 	if err := indexer.IndexField(ctx, &flowsv1alpha1.WebAuthnDeviceType{}, AAGUID, func(o client.Object) []string {
 		return []string{o.(*flowsv1alpha1.WebAuthnDeviceType).Spec.AAGUID}
