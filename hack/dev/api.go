@@ -41,6 +41,20 @@ func (d *dev) waitForAPI(ctx context.Context) (string, error) {
 	}
 	deadline := time.Now().Add(d.timeout)
 	last := "nothing listens there yet"
+	// pause waits a moment before the next try, or says why there is none.
+	pause := func() error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the API did not serve GET %s within %s: %s", url, d.timeout, last)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+		return nil
+	}
 	for {
 		select {
 		case err := <-d.exited:
@@ -53,48 +67,45 @@ func (d *dev) waitForAPI(ctx context.Context) (string, error) {
 			// (once it has), and reaches the Service's name at our address.
 			httpClient, last = d.tlsClient(ctx)
 		}
-		if httpClient == nil {
-			if ctx.Err() != nil {
-				return "", ctx.Err()
+		if httpClient != nil {
+			ok, err := d.served(ctx, httpClient, url, &last)
+			if err != nil {
+				return "", err
 			}
-			if time.Now().After(deadline) {
-				return "", fmt.Errorf("the API did not serve GET %s within %s: %s", url, d.timeout, last)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return "", err
-		}
-		if d.readerToken != "" {
-			req.Header.Set("Authorization", "Bearer "+d.readerToken)
-		}
-		resp, err := httpClient.Do(req)
-		if err == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if ok {
 				return path, nil
 			}
-			last = fmt.Sprintf("it answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
-		} else if !strings.Contains(err.Error(), "connection refused") {
-			last = err.Error()
 		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("the API did not serve GET %s within %s: %s", url, d.timeout, last)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
+		if err := pause(); err != nil {
+			return "", err
 		}
 	}
+}
+
+// served sends one GET of url, as the reader, and says whether it was
+// answered 200; otherwise last says what happened instead.
+func (d *dev) served(ctx context.Context, httpClient *http.Client, url string, last *string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false, err
+	}
+	if d.readerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+d.readerToken)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		if !strings.Contains(err.Error(), "connection refused") {
+			*last = err.Error()
+		}
+		return false, nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_ = resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return true, nil
+	}
+	*last = fmt.Sprintf("it answered %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	return false, nil
 }
 
 // tlsClient returns an HTTP client that trusts the CA the manager published

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -60,57 +59,9 @@ func TestDev(t *testing.T) {
 		"--samples=config/samples", "--config=config",
 		"--api-bind-address=" + addr, "--api-auth=kubernetes", "--timeout=2m",
 	}
-	cmd := exec.Command(dev, args...)
-	cmd.Dir = testenv.Root()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-exited: //nolint:errcheck // the test is over; only that it stopped matters
-			case <-time.After(time.Minute):
-				_ = cmd.Process.Kill()
-			}
-		}
-	})
-
-	// Read what it prints until the curl line.
-	lines := make(chan string, 100)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		s.Buffer(make([]byte, 64<<10), 1<<20)
-		for s.Scan() {
-			lines <- s.Text()
-		}
-		close(lines)
-	}()
-	var printed []string
-	var curl string
-	deadline := time.After(3 * time.Minute)
-	for curl == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("make dev stopped before printing a curl line:\n%s\n%s", strings.Join(printed, "\n"), stderr.String())
-			}
-			printed = append(printed, line)
-			if strings.HasPrefix(strings.TrimSpace(line), "curl ") {
-				curl = strings.TrimSpace(line)
-			}
-		case <-deadline:
-			t.Fatalf("no curl line after 3 minutes:\n%s\n%s", strings.Join(printed, "\n"), stderr.String())
-		}
-	}
+	run := runDev(t, dev, testenv.Root(), args...)
+	cmd, exited, stderr := run.cmd, run.exited, run.stderr
+	printed, curl := run.printed, run.curl
 	out := strings.Join(printed, "\n")
 	t.Logf("make dev printed:\n%s", out)
 	for _, want := range []string{
@@ -236,9 +187,7 @@ func TestDev(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("make dev did not stop within a minute of Ctrl-C")
 	}
-	for rest := range lines {
-		printed = append(printed, rest)
-	}
+	printed = append(printed, run.Rest()...)
 	if out := strings.Join(printed, "\n"); !strings.Contains(out, "nothing is left running") {
 		t.Errorf("after Ctrl-C make dev printed:\n%s", out)
 	}

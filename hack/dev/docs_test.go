@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -261,58 +259,11 @@ func startDev(t *testing.T, manager, dev, tls string) *devSession {
 	for strings.HasSuffix(addr, ":9000") {
 		addr = testenv.FreeAddr(t)
 	}
-	cmd := exec.Command(dev, "--manager="+manager, "--assets="+assets, "--dir="+filepath.Join(bin, "dev"),
+	run := runDev(t, dev, root, "--manager="+manager, "--assets="+assets, "--dir="+filepath.Join(bin, "dev"),
 		"--samples=config/samples", "--config=config", "--api-bind-address="+addr, "--api-auth=kubernetes",
 		"--api-tls="+tls, "--timeout=2m")
-	cmd.Dir = root
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited: //nolint:errcheck // only that it stopped matters
-		case <-time.After(time.Minute):
-			_ = cmd.Process.Kill()
-		}
-	})
-	lines := make(chan string, 100)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		for s.Scan() {
-			lines <- s.Text()
-		}
-		close(lines)
-	}()
-	var printed []string
-	deadline := time.After(3 * time.Minute)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("make dev (--api-tls=%s) stopped before printing a curl line:\n%s\n%s", tls, strings.Join(printed, "\n"), stderr.String())
-			}
-			printed = append(printed, line)
-			if l := strings.TrimSpace(line); strings.HasPrefix(l, "curl ") {
-				go func() {
-					for range lines { //nolint:revive // drained so that make dev never blocks on its output
-					}
-				}()
-				t.Logf("make dev --api-tls=%s on %s printed:\n%s", tls, addr, strings.Join(printed, "\n"))
-				return &devSession{tls: tls, clone: clone, curl: l, helm: haveHelm}
-			}
-		case <-deadline:
-			t.Fatalf("make dev (--api-tls=%s): no curl line after 3 minutes:\n%s\n%s", tls, strings.Join(printed, "\n"), stderr.String())
-		}
-	}
+	t.Logf("make dev --api-tls=%s on %s printed:\n%s", tls, addr, strings.Join(run.printed, "\n"))
+	return &devSession{tls: tls, clone: clone, curl: run.curl, helm: haveHelm}
 }
 
 // mutating matches the lines that change the cluster: run once each, where
