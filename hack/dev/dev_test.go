@@ -33,25 +33,7 @@ import (
 // with the cluster's authentication; then a second one on the same address,
 // which must fail at once; then Ctrl-C, which must leave no process behind.
 func TestDev(t *testing.T) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(testenv.Root(), "bin", "k8s")
-	}
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
-			t.Fatalf("no %s in %s: run the tests with `make test`, which builds the control plane", bin, assets)
-		}
-	}
-	bins := t.TempDir()
-	manager, dev := filepath.Join(bins, "manager"), filepath.Join(bins, "stagehand-dev")
-	for out, pkg := range map[string]string{manager: "./cmd", dev: "./hack/dev"} {
-		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Dir = testenv.Root()
-		if b, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-		}
-	}
-
+	assets, manager, dev := devBinaries(t)
 	addr := testenv.FreeAddr(t)
 	dir := t.TempDir()
 	args := []string{

@@ -43,17 +43,9 @@ func TestDocs(t *testing.T) {
 			t.Skipf("no %s on the PATH: the docs' lines need it (%v)", tool, err)
 		}
 	}
-	bins := t.TempDir()
-	manager, dev := filepath.Join(bins, "manager"), filepath.Join(bins, "stagehand-dev")
-	for out, pkg := range map[string]string{manager: "./cmd", dev: "./hack/dev"} {
-		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Dir = testenv.Root()
-		if b, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-		}
-	}
-	plain := startDev(t, manager, dev, tlsNone)
-	secure := startDev(t, manager, dev, tlsSelfSigned)
+	assets, manager, dev := devBinaries(t)
+	plain := startDev(t, assets, manager, dev, tlsNone)
+	secure := startDev(t, assets, manager, dev, tlsSelfSigned)
 
 	var checked, skipped int
 	for _, file := range []string{"README.md", "docs/api.md", "docs/status.md", "docs/deploy.md"} {
@@ -221,15 +213,12 @@ type devSession struct {
 	curl  string // the curl line make dev printed
 }
 
-// startDev runs make dev's program (dev, running manager) on a free port (never the default
-// 9000), with --dir the clone's bin/dev, where clone is a directory of
-// links to the repository's files; it stops at the test's end.
-func startDev(t *testing.T, manager, dev, tls string) *devSession {
+// startDev runs make dev's program (dev, running manager, with the control
+// plane in assets) on a free port (never the default 9000), with --dir the
+// clone's bin/dev, where clone is a directory of links to the repository's
+// files; it stops at the test's end.
+func startDev(t *testing.T, assets, manager, dev, tls string) *devSession {
 	t.Helper()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(testenv.Root(), "bin", "k8s")
-	}
 	root := testenv.Root()
 	clone := t.TempDir()
 	entries, err := os.ReadDir(root)

@@ -4,13 +4,69 @@ package main
 
 import (
 	"bufio"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stagehand-dev/stagehand/internal/testenv"
 )
+
+// The binaries the e2e tests run, built once for the package's tests into
+// a directory TestMain removes.
+var (
+	buildOnce              sync.Once
+	binDir                 string
+	builtManager, builtDev string
+	buildErr               error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// devBinaries returns the control plane's directory (KUBEBUILDER_ASSETS,
+// else bin/k8s), and the manager and make dev's program, built once from
+// this tree.
+func devBinaries(t *testing.T) (assets, managerPath, devPath string) {
+	t.Helper()
+	assets = os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(testenv.Root(), "bin", "k8s")
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
+			t.Fatalf("no %s in %s: run the tests with `make test`, which builds the control plane", bin, assets)
+		}
+	}
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "stagehand-dev-e2e-"); buildErr != nil {
+			return
+		}
+		builtManager, builtDev = filepath.Join(binDir, "manager"), filepath.Join(binDir, "stagehand-dev")
+		for out, pkg := range map[string]string{builtManager: "./cmd", builtDev: "./hack/dev"} {
+			build := exec.Command("go", "build", "-o", out, pkg)
+			build.Dir = testenv.Root()
+			if b, err := build.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return assets, builtManager, builtDev
+}
 
 // A devRun is make dev's program, started by a test and run until the test
 // ends (Ctrl-C, then a kill a minute later), with what it printed up to
